@@ -1,0 +1,38 @@
+# gatelab — `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-slow lint format bench sweep tensorboard clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv and install the project with its dev tools
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint ## lint, then the default test suite (slow tests excluded)
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP) ## the slow tests only
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP) ## throughput of our layers against Keras's built-ins (prints ratios)
+	$(PY) -m experiments.bench
+
+clean: ## remove generated outputs (keeps .venv)
+	rm -rf outputs .pytest_cache
