@@ -1,0 +1,1 @@
+"""Orchestration: train, report, export, bench. Run as `python -m experiments.<name>`."""

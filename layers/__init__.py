@@ -1,0 +1,32 @@
+"""Recurrent layers whose every gate can be traced: `SimpleRNN`, `LSTM`, `GRU` and their cells.
+
+Weight-compatible with `keras.layers.SimpleRNN`, `LSTM` and `GRU` (same weight names, shapes,
+creation order and gate layout), so `ours.set_weights(keras_layer.get_weights())` works both ways.
+"""
+
+import keras
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "gatelab's layers need the TensorFlow backend of Keras, got "
+        f"KERAS_BACKEND={keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow."
+    )
+
+from layers.base import Recurrent, RecurrentCell  # noqa: E402
+from layers.gru import GRU, GRUCell  # noqa: E402
+from layers.lstm import LSTM, LSTMCell  # noqa: E402
+from layers.rnn import SimpleRNN, SimpleRNNCell  # noqa: E402
+from layers.tracing import GateTracer, to_gatelab  # noqa: E402
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "GRUCell",
+    "GateTracer",
+    "LSTMCell",
+    "Recurrent",
+    "RecurrentCell",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "to_gatelab",
+]
