@@ -48,6 +48,8 @@ class TaskSpec:
         primary_metric: key of `Task.metrics` that the report tabulates (e.g. `"accuracy"`).
         higher_is_better: direction of `primary_metric`.
         vocab: index → token string for token tasks (index 0 is `"<pad>"`), else None.
+        labels: output class id → label string for classification tasks whose classes have
+            names (foods, symbols, characters), else None. Output ids need not equal input ids.
     """
 
     name: str
@@ -59,6 +61,7 @@ class TaskSpec:
     primary_metric: str
     higher_is_better: bool
     vocab: tuple[str, ...] | None = None
+    labels: tuple[str, ...] | None = None
 
     @property
     def is_classification(self) -> bool:
