@@ -1,0 +1,127 @@
+"""Throughput of gatelab's layers against Keras's built-ins, measured side by side.
+
+    python -m experiments.bench [--repeats 5] [--times 25 100 400] [--quick]
+
+For each cell type and sequence length, builds the same model twice (ours, built-in, same
+weights), then alternates them: one whole `fit` epoch (training throughput) and one `predict`
+pass (inference throughput) per repeat, in sequences per second. Prints ours / built-in ratios
+with min / median / max over repeats. Figures, not assertions: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+import layers
+
+PAIRS = {
+    "SimpleRNN": (layers.SimpleRNN, keras.layers.SimpleRNN),
+    "LSTM": (layers.LSTM, keras.layers.LSTM),
+    "GRU": (layers.GRU, keras.layers.GRU),
+}
+
+
+def build_model(layer_cls, time_steps: int, features: int, units: int) -> keras.Model:
+    """`(batch, time, features)` → recurrent layer → Dense(1); compiled with Adam / MSE."""
+    inputs = keras.Input((time_steps, features))
+    outputs = keras.layers.Dense(1)(layer_cls(units)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", jit_compile=False)
+    return model
+
+
+def _throughput(run, n_sequences: int) -> float:
+    start = time.perf_counter()
+    run()
+    return n_sequences / (time.perf_counter() - start)
+
+
+def bench_pair(
+    name: str, time_steps: int, batch: int, features: int, units: int, batches: int, repeats: int
+) -> list[dict]:
+    """Alternate ours and the built-in; one row per repeat with both throughputs."""
+    ours_cls, keras_cls = PAIRS[name]
+    rng = np.random.default_rng(0)
+    n = batch * batches
+    x = rng.normal(size=(n, time_steps, features)).astype("float32")
+    y = rng.normal(size=(n, 1)).astype("float32")
+    models = {"ours": build_model(ours_cls, time_steps, features, units)}
+    models["keras"] = build_model(keras_cls, time_steps, features, units)
+    models["ours"].set_weights(models["keras"].get_weights())
+    for model in models.values():  # warm-up: tracing and graph building are not measured
+        model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)
+        model.predict(x[:batch], batch_size=batch, verbose=0)
+    rows = []
+    for repeat in range(repeats):
+        row = {"cell": name, "time": time_steps, "repeat": repeat}
+        for who, model in models.items():
+            row[f"train_{who}"] = _throughput(
+                lambda m=model: m.fit(x, y, batch_size=batch, epochs=1, verbose=0), n
+            )
+            row[f"infer_{who}"] = _throughput(
+                lambda m=model: m.predict(x, batch_size=batch, verbose=0), n
+            )
+        rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict]) -> pd.DataFrame:
+    """Ratios ours / built-in with min / median / max over repeats, per (cell, time)."""
+    frame = pd.DataFrame(rows)
+    frame["train_ratio"] = frame["train_ours"] / frame["train_keras"]
+    frame["infer_ratio"] = frame["infer_ours"] / frame["infer_keras"]
+    table = frame.groupby(["cell", "time"], sort=False).agg(
+        train_seq_s_ours=("train_ours", "median"),
+        train_seq_s_keras=("train_keras", "median"),
+        train_ratio_min=("train_ratio", "min"),
+        train_ratio_median=("train_ratio", "median"),
+        train_ratio_max=("train_ratio", "max"),
+        infer_ratio_min=("infer_ratio", "min"),
+        infer_ratio_median=("infer_ratio", "median"),
+        infer_ratio_max=("infer_ratio", "max"),
+    )
+    return table.round(2)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--times", type=int, nargs="+", default=[25, 100, 400])
+    parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--batches", type=int, default=8, help="batches per epoch")
+    args = parser.parse_args(argv)
+    for name, value in (("repeats", args.repeats), ("batch", args.batch), ("units", args.units)):
+        if value <= 0:
+            parser.error(f"--{name} must be a positive integer, got {value}")
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or "all"
+    print(
+        f"# {platform.machine()}, {threads} threads, TF {tf.__version__}, "
+        f"Keras {keras.__version__}, Python {platform.python_version()}"
+    )
+    print(f"# batch {args.batch}, input {args.features}, units {args.units}, ", end="")
+    print(f"{args.batches} batches/epoch, {args.repeats} repeats")
+    rows = []
+    for time_steps in args.times:
+        for name in args.cells:
+            rows += bench_pair(
+                name, time_steps, args.batch, args.features, args.units, args.batches, args.repeats
+            )
+            keras.backend.clear_session()
+    table = summarise(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string())
+    return table
+
+
+if __name__ == "__main__":
+    main()
