@@ -1,0 +1,292 @@
+"""Export a trained model as a TensorFlow SavedModel with a `serve` and a `gates` endpoint.
+
+    python -m experiments.export RUN_DIR [--out DIR] [--serving NAME] [--version N]
+
+The SavedModel is self-contained: loading it needs TensorFlow only, not gatelab.
+
+- `serve` (also `serving_default`): input `tokens` `(batch, time)` int32 or `features`
+  `(batch, time, F)` float32, named after the model's input; output `{"outputs": ...}`, the
+  model's output `(batch, n_outputs)` or `(batch, time, n_outputs)` (logits or regression values).
+- `gates`: the same input; output `{"<layer>/<gate>": (batch, time, units)}` for every recurrent
+  layer, e.g. `rnn_0/forget` (gate names as in `layers`: the LSTM's `input`, `forget`,
+  `candidate`, `output`, `cell`, `hidden`; the GRU's `update`, `reset`, `candidate`, `hidden`;
+  the plain RNN's `hidden`).
+
+Batch and time are unknown in both signatures, so any batch size and sequence length is served.
+TensorFlow loads only when a model is exported, so command-line mistakes are reported at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from experiments import outputs
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+SERVE = "serve"
+GATES = "gates"
+SERVING_DEFAULT = "serving_default"
+OUTPUT_KEY = "outputs"
+FORMATS = ("tf_saved_model",)
+# Formats Keras's `model.export` knows that are not offered, and why.
+UNSUPPORTED_FORMATS = {
+    "onnx": "Keras converts to ONNX through the tf2onnx and onnx packages, which gatelab does "
+    "not depend on",
+    "openvino": "it needs the openvino package, which gatelab does not depend on",
+    "litert": "it is not verified with gatelab's recurrent layers and holds a single signature "
+    "(no `gates`)",
+}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def input_signature(model: keras.Model) -> list[tf.TensorSpec]:
+    """One `tf.TensorSpec` for the model's single input, batch and time left unknown.
+
+    `(None, None)` int32 for token models, `(None, None, F)` float32 for feature models; the
+    spec carries the input's name (`tokens` / `features`), which becomes the signature's input key.
+    """
+    import tensorflow as tf
+
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError(
+            f"Model `{model.name}` is not built (it has no inputs yet): build or train it before "
+            "exporting."
+        )
+    if len(model.inputs) != 1:
+        raise ValueError(
+            f"Model `{model.name}` has {len(model.inputs)} inputs; export expects exactly one "
+            "(token ids or features)."
+        )
+    spec = model.inputs[0]
+    if len(spec.shape) < 2:
+        raise ValueError(
+            f"Model `{model.name}` takes input of shape {tuple(spec.shape)}; expected "
+            "(batch, time) or (batch, time, features)."
+        )
+    name = spec.name.split(":")[0]
+    return [tf.TensorSpec((None, None, *spec.shape[2:]), spec.dtype, name=name)]
+
+
+def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):  # a nested model
+            yield from _all_layers(layer)
+
+
+@contextlib.contextmanager
+def _without_cudnn(model: keras.Model) -> Iterator[None]:
+    """Trace Keras's built-in LSTM/GRU layers with `use_cudnn=False`, whatever they were built with.
+
+    A graph traced with cuDNN (`use_cudnn="auto"` on a GPU) holds `CudnnRNNV3`, which has no CPU
+    kernel; the generic loop computes the same function and runs everywhere.
+    """
+    import keras
+
+    cudnn_capable = [
+        layer
+        for layer in _all_layers(model)
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
+    ]
+    previous = [layer.use_cudnn for layer in cudnn_capable]
+    for layer in cudnn_capable:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(cudnn_capable, previous):
+            layer.use_cudnn = value
+
+
+def serving_dir(base: Path, model_name: str, version: int) -> Path:
+    """`base/<model_name>/<version>`, the folder TensorFlow Serving loads a version from."""
+    if not isinstance(model_name, str) or not _NAME.fullmatch(model_name):
+        raise ValueError(
+            "Received an invalid value for argument `model_name`, expected letters, digits, "
+            f"'.', '_' or '-' (a folder name), got {model_name!r}."
+        )
+    if isinstance(version, bool) or not isinstance(version, int) or version <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `version`, expected a positive integer, "
+            f"got {version!r}."
+        )
+    return Path(base) / model_name / str(version)
+
+
+def _write_atomically(archive, target: Path) -> None:
+    """Write into a sibling temporary folder, then swap it in: a reader (TF Serving polls the
+    version folders) never sees half a SavedModel."""
+    if target.exists() and any(target.iterdir()) and not (target / "saved_model.pb").exists():
+        raise ValueError(
+            f"Refusing to overwrite {target}: it exists and is not a SavedModel; choose another "
+            "output folder."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def export_saved_model(
+    model: keras.Model,
+    out_dir: Path,
+    *,
+    serving_layout: bool = False,
+    model_name: str | None = None,
+    version: int = 1,
+) -> Path:
+    """Write `model` as a SavedModel with the `serve`, `serving_default` and `gates` endpoints.
+
+    Args:
+        model: a built functional model with one input, `(batch, time)` int32 token ids or
+            `(batch, time, F)` float32 features, made of gatelab's or Keras's recurrent layers.
+        out_dir: folder of the SavedModel (replaced if it already holds one), or with
+            `serving_layout` the TensorFlow Serving base path.
+        serving_layout: write into `out_dir/<model_name>/<version>/`, the layout TensorFlow
+            Serving expects (`--model_base_path=out_dir/<model_name>`).
+        model_name: the model's name in that layout (default: `model.name`).
+        version: positive integer version folder.
+    Returns: the folder that holds `saved_model.pb`.
+    """
+    import keras
+
+    from layers import GateTracer
+
+    target = Path(out_dir)
+    if serving_layout:
+        target = serving_dir(target, model.name if model_name is None else model_name, version)
+    signature = input_signature(model)
+    tracer = GateTracer(model)
+
+    def serve(x):
+        return {OUTPUT_KEY: model(x, training=False)}
+
+    def gates(x):
+        return {
+            f"{layer}/{gate}": value  # (batch, time, units)
+            for layer, trace in tracer(x).items()
+            for gate, value in trace.items()
+        }
+
+    with _without_cudnn(model):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(SERVE, serve, input_signature=signature)
+        archive.add_endpoint(GATES, gates, input_signature=signature)
+        # ExportArchive points `serving_default` at the first endpoint (`serve`) on its own.
+        _write_atomically(archive, target)
+    log.info(
+        "SavedModel written to %s (endpoints: %s, %s, %s)", target, SERVE, SERVING_DEFAULT, GATES
+    )
+    return target
+
+
+def load_run_model(run_dir: Path) -> keras.Model:
+    """The run's `model.keras`, loaded with `safe_mode=True`.
+
+    Raises:
+        ValueError: the folder is missing, the run failed or has not finished, or the file does
+            not load; the message says which.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"run directory not found: {run_dir}")
+    metrics = outputs.read_metrics(run_dir)
+    if metrics is not None and metrics.get("status") == "failed":
+        raise ValueError(
+            f"run failed: {metrics.get('error', 'no error recorded')}; nothing to export"
+        )
+    path = run_dir / outputs.MODEL
+    if not path.is_file():
+        raise ValueError(
+            f"no {outputs.MODEL} in {run_dir}: the run has not finished (still training, killed, "
+            "or not a run directory); nothing to export"
+        )
+    import keras
+
+    import layers  # noqa: F401  (registers gatelab's layers for deserialization)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # a corrupt or foreign file is a user-facing error, not a bug
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ValueError(f"could not load {path}: {type(exc).__name__}: {first}") from exc
+
+
+def _check_format(fmt: str) -> None:
+    if fmt in FORMATS:
+        return
+    supported = ", ".join(FORMATS)
+    why = UNSUPPORTED_FORMATS.get(fmt, "it is not a format Keras exports to")
+    raise ValueError(f"--format {fmt!r} is not supported: {why}. Supported: {supported}.")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.export",
+        description="Re-export a finished run's model.keras as a SavedModel "
+        "(endpoints: serve / serving_default, gates).",
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run's output folder")
+    parser.add_argument(
+        "--out", type=Path, help=f"output folder (default: RUN_DIR/{outputs.SAVED_MODEL})"
+    )
+    parser.add_argument(
+        "--serving",
+        metavar="NAME",
+        help="write the TensorFlow Serving layout OUT/NAME/VERSION/",
+    )
+    parser.add_argument("--version", type=int, default=1, help="version folder for --serving")
+    parser.add_argument(
+        "--format",
+        default="tf_saved_model",
+        help=f"export format; supported: {', '.join(FORMATS)}",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Command-line entry; a user mistake exits with status 2 and a one-line message."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _check_format(args.format)
+        out = args.out if args.out is not None else args.run_dir / outputs.SAVED_MODEL
+        if args.serving is not None:
+            serving_dir(out, args.serving, args.version)  # a bad name fails before loading
+        model = load_run_model(args.run_dir)
+        path = export_saved_model(
+            model,
+            out,
+            serving_layout=args.serving is not None,
+            model_name=args.serving,
+            version=args.version,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"SavedModel written to {path}")
+    return path
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    main()
