@@ -34,5 +34,11 @@ test-slow: $(STAMP) ## the slow tests only
 bench: $(STAMP) ## throughput of our layers against Keras's built-ins (prints ratios)
 	$(PY) -m experiments.bench
 
+sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, then the report
+	$(PY) -m experiments.train experiment=context_switch
+
+tensorboard: $(STAMP) ## TensorBoard over every run and sweep under outputs/
+	$(VENV)/bin/tensorboard --logdir outputs
+
 clean: ## remove generated outputs (keeps .venv)
 	rm -rf outputs .pytest_cache

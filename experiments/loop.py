@@ -1,0 +1,163 @@
+"""The Keras side of one run: a clean seeded session, `fit` with resume, the test evaluation.
+
+Importing this module loads TensorFlow (seconds); `experiments.train` imports it only once the
+configuration is known to be valid.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from data.base import Task
+from experiments import outputs
+from experiments.logger import RunLogger
+from experiments.models import build_model
+
+log = logging.getLogger(__name__)
+
+
+def start_session(seed: int, deterministic: bool, intra_op: int, inter_op: int) -> None:
+    """The one place that seeds: a fresh Keras session, then Python/numpy/TF seeds from `seed`.
+
+    Thread counts (0: TensorFlow's choice) can only be set before TensorFlow's first op; a
+    process that runs several jobs (basic launcher, reused joblib workers) keeps the first job's
+    counts. Op determinism, once on, stays on for the rest of the process.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:
+        log.warning("TensorFlow already started: thread counts stay as they were in this process")
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    log.info(
+        "seed %d, deterministic %s, TensorFlow threads intra_op=%d inter_op=%d (0: all cores)",
+        seed,
+        deterministic,
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
+
+
+def make_model(cfg_model: DictConfig, task: Task) -> keras.Model:
+    """Build the model `conf/model/<name>.yaml` describes for `task`."""
+    return build_model(
+        task.spec,
+        layer=instantiate(cfg_model.layer),
+        num_layers=cfg_model.num_layers,
+        embedding_dim=cfg_model.embedding_dim,
+    )
+
+
+def fit(
+    model: keras.Model,
+    task: Task,
+    trainer: DictConfig,
+    run_dir: Path,
+    callbacks: list[keras.callbacks.Callback],
+    verbose: int,
+) -> int:
+    """Compile and train on the train split, validating on val; return the epochs completed.
+
+    Resumes from `run_dir/backup` when an earlier attempt was killed mid-training.
+
+    Raises:
+        FloatingPointError: the training loss became NaN or infinite.
+    """
+    splits = task.splits()
+    train, val = splits["train"], splits["val"]
+    model.compile(
+        optimizer=instantiate(trainer.optimizer),
+        loss=task.loss(),
+        jit_compile=trainer.jit_compile,
+    )
+    control = [
+        keras.callbacks.BackupAndRestore(str(run_dir / outputs.BACKUP)),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if trainer.patience is not None:
+        control.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=trainer.patience, restore_best_weights=True
+            )
+        )
+    history = model.fit(
+        train.x,
+        train.y,
+        validation_data=(val.x, val.y),
+        batch_size=trainer.batch_size,
+        epochs=trainer.epochs,
+        callbacks=control + callbacks,
+        verbose=verbose,
+    )
+    losses = history.history.get("loss", [])
+    if any(not math.isfinite(loss) for loss in losses):
+        bad = history.epoch[next(i for i, loss in enumerate(losses) if not math.isfinite(loss))]
+        raise FloatingPointError(f"training loss became NaN/inf in epoch {bad + 1}")
+    return history.epoch[-1] + 1 if history.epoch else trainer.epochs
+
+
+def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float]:
+    """`test_loss`, `test_<metric>` for each task metric and `baseline_<name>` for each baseline."""
+    test = task.splits()["test"]
+    test_loss = model.evaluate(test.x, test.y, batch_size=batch_size, verbose=0)
+    y_pred = model.predict(test.x, batch_size=batch_size, verbose=0)
+    if not np.all(np.isfinite(y_pred)):
+        raise FloatingPointError("the model's test predictions contain NaN/inf")
+    metrics = {"test_loss": float(test_loss)}
+    metrics |= {f"test_{key}": float(value) for key, value in task.metrics(y_pred, test).items()}
+    metrics |= {f"baseline_{key}": float(value) for key, value in task.baselines().items()}
+    return metrics
+
+
+def export(model: keras.Model, run_dir: Path) -> None:
+    """Write a SavedModel with `experiments.export` when that module exists (else skip)."""
+    try:
+        from experiments.export import export_saved_model
+    except ModuleNotFoundError as exc:
+        if exc.name != "experiments.export":
+            raise
+        log.warning("experiments.export is not available yet: SavedModel export skipped")
+        return
+    export_saved_model(model, run_dir / outputs.SAVED_MODEL)
+
+
+def run(
+    cfg: DictConfig,
+    task: Task,
+    run_dir: Path,
+    hparams: dict[str, Any],
+    verbose: int,
+) -> dict[str, Any]:
+    """Seed, build, train, evaluate and save one run; return its numbers for `metrics.json`."""
+    start_session(cfg.seed, cfg.deterministic, cfg.threads.intra_op, cfg.threads.inter_op)
+    model = make_model(cfg.model, task)
+    logger: RunLogger = instantiate(cfg.logger)
+    log_dir = run_dir / outputs.TENSORBOARD
+    callbacks = logger.callbacks(model, task, log_dir)
+    tic = time.perf_counter()
+    epochs = fit(model, task, cfg.trainer, run_dir, callbacks, verbose)
+    train_seconds = time.perf_counter() - tic
+    result = {
+        "params": model.count_params(),
+        "epochs": epochs,
+        "train_seconds": round(train_seconds, 3),
+        **evaluate(model, task, cfg.trainer.batch_size),
+    }
+    model.save(run_dir / outputs.MODEL)
+    if cfg.export:
+        export(model, run_dir)
+    logger.log_run_end(model, task, log_dir, hparams, result)
+    return result

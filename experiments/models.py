@@ -1,0 +1,55 @@
+"""The one place that builds a model from a task spec and a recurrent-layer factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+
+from data.base import TaskSpec
+
+INPUT_KINDS = ("tokens", "features")
+OUTPUTS = ("last", "sequence")
+
+
+def build_model(
+    spec: TaskSpec,
+    layer: Callable[..., keras.layers.Layer],
+    num_layers: int,
+    embedding_dim: int,
+) -> keras.Model:
+    """A stack of recurrent layers between the task's input and a Dense head.
+
+    Args:
+        spec: the task's spec. Token inputs `(batch, time)` int ids go through
+            `Embedding(input_dim, embedding_dim, mask_zero=True)`, feature inputs
+            `(batch, time, input_dim)` go in as they are; `time` is left unknown so the model
+            serves any length.
+        layer: makes one recurrent layer from keyword arguments (`return_sequences`, `name`),
+            e.g. `functools.partial(layers.LSTM, units=64)` from `conf/model/*.yaml`.
+        num_layers: recurrent layers, named `rnn_0`, `rnn_1`, ...; all but the last return
+            sequences, the last one only when `spec.output == "sequence"`.
+        embedding_dim: embedding width for token inputs (ignored for features).
+    Returns: a functional model whose output is `(batch, n_outputs)` for `output="last"` or
+        `(batch, time, n_outputs)` for `"sequence"`: logits for classes, a value for regression.
+    """
+    if spec.input_kind not in INPUT_KINDS:
+        raise ValueError(f"spec.input_kind={spec.input_kind!r}: expected one of {INPUT_KINDS}")
+    if spec.output not in OUTPUTS:
+        raise ValueError(f"spec.output={spec.output!r}: expected one of {OUTPUTS}")
+    if num_layers < 1:
+        raise ValueError(f"num_layers={num_layers!r}: expected an integer >= 1")
+
+    if spec.input_kind == "tokens":
+        inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
+        x = keras.layers.Embedding(spec.input_dim, embedding_dim, mask_zero=True, name="embedding")(
+            inputs
+        )  # (batch, time, embedding_dim)
+    else:
+        inputs = keras.Input(shape=(None, spec.input_dim), name="features")
+        x = inputs
+    for i in range(num_layers):
+        last = i == num_layers - 1
+        x = layer(return_sequences=not last or spec.output == "sequence", name=f"rnn_{i}")(x)
+    outputs = keras.layers.Dense(spec.n_outputs, name="head")(x)
+    return keras.Model(inputs, outputs, name=spec.name)

@@ -1,0 +1,130 @@
+"""Train and evaluate one model on one task: `python -m experiments.train model=lstm data=adding`.
+
+A sweep is a Hydra multirun (`-m model=rnn,lstm,gru data.seq_len=10,50,100`, or a preset:
+`experiment=context_switch`); every job writes `metrics.json` last into its own directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from data.base import Task
+from experiments import outputs
+from experiments.schema import register_schemas, validate_config
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: C++ info lines
+log = logging.getLogger(__name__)
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+register_schemas()
+
+
+def run_hparams(cfg: DictConfig, task: Task) -> dict[str, Any]:
+    """The hyperparameters that identify a run in reports and TensorBoard's HParams view."""
+    return {
+        "model": cfg.model.name,
+        "data": task.spec.name,
+        "seq_len": task.spec.seq_len,
+        "seed": cfg.seed,
+        "units": cfg.model.units,
+        "num_layers": cfg.model.num_layers,
+        "dropout": cfg.model.dropout,
+        "learning_rate": cfg.trainer.learning_rate,
+        "batch_size": cfg.trainer.batch_size,
+    }
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    """`ok  test_accuracy=0.953 (baseline 0.512)  12.3 s`, `skipped (already ok)` or the error."""
+    if record.get("skipped"):
+        return "skipped (already ok)"
+    if record["status"] != "ok":
+        return f"failed  {record.get('error', '')}"
+    metric = record["primary_metric"]
+    return (
+        f"ok  test_{metric}={record[f'test_{metric}']:.4g} "
+        f"(baseline {record[f'baseline_{metric}']:.4g})  {record['train_seconds']:.1f} s"
+    )
+
+
+def _is_multirun() -> bool:
+    """True inside a job of a Hydra multirun."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _failure(exc: BaseException) -> str:
+    """One line for `metrics.json`'s `error`: the exception type and its first message line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+def _identity(cfg: DictConfig) -> dict[str, Any]:
+    """What a run's record holds before its task exists (used when the task itself fails)."""
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    return {
+        "model": cfg.model.get("name"),
+        "data": choices.get("data", cfg.data.get("_target_")),
+        "seq_len": cfg.data.get("seq_len"),
+        "seed": cfg.seed,
+    }
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train, evaluate and save one run into `cfg.output_dir`; return what `metrics.json` holds.
+
+    A run whose `metrics.json` already says `ok` is not trained again (its record comes back
+    with `skipped: True`). A run that raises (a config value its task or logger refuses
+    included) or whose loss turns NaN is recorded with `status: failed` and its `error`, and
+    does not raise: one failing run must not sink its sweep. The command line checks the config
+    before any run starts (`experiments.callbacks`), so bad input never gets this far there.
+    """
+    run_dir = Path(cfg.output_dir)
+    previous = outputs.read_metrics(run_dir)
+    if previous is not None and previous.get("status") == "ok":
+        log.info("%s already has an ok %s: skipped", run_dir, outputs.METRICS)
+        return {**previous, "skipped": True}
+
+    record: dict[str, Any] = _identity(cfg)
+    try:
+        task = validate_config(cfg)
+        hparams = run_hparams(cfg, task)
+        record = {
+            **hparams,
+            "status": "ok",
+            "primary_metric": task.spec.primary_metric,
+            "higher_is_better": task.spec.higher_is_better,
+        }
+        from experiments import loop  # TensorFlow loads here, after the config checks
+
+        record |= loop.run(cfg, task, run_dir, hparams, verbose=0 if _is_multirun() else 2)
+    except Exception as exc:
+        log.exception("run failed")
+        record |= {"status": "failed", "error": _failure(exc)}
+    outputs.write_json(run_dir / outputs.METRICS, record)
+    return record
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def main(cfg: DictConfig) -> dict[str, Any]:
+    """Command-line entry: one run (a sweep's job); a single run that fails exits with status 1."""
+    record = train(cfg)
+    if not _is_multirun():
+        print(f"{summary_line(record)}  → {cfg.output_dir}", flush=True)
+        if record["status"] != "ok":
+            raise SystemExit(1)
+    return record
+
+
+if __name__ == "__main__":
+    # Through the importable module, so that the joblib and submitit launchers pickle `train`
+    # by reference instead of copying this `__main__` module's code into every worker.
+    from experiments.train import main as entry
+
+    entry()

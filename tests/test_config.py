@@ -1,0 +1,170 @@
+"""Every config group composes and instantiates; bad values are refused before any training."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from hydra.utils import get_class, instantiate
+from omegaconf.errors import OmegaConfBaseException
+
+from data.base import Task
+from experiments.callbacks import sweep_jobs
+from experiments.logger import RunLogger
+from experiments.schema import ConfigError, register_schemas, validate_config
+from tests.conftest import CONF, TINY, run_cli
+
+
+def options(group: str) -> list[str]:
+    """The option names of a config group (`conf/<group>/*.yaml`)."""
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def test_groups_have_the_options_the_readme_names():
+    assert options("model") == ["gru", "keras_gru", "keras_lstm", "keras_rnn", "lstm", "rnn"]
+    assert {"local", "parallel", "slurm", "submitit_local"} <= set(options("launcher"))
+    assert {"none", "tensorboard"} <= set(options("logger"))
+    assert "context_switch" in options("experiment")
+
+
+@pytest.mark.parametrize("name", options("model"))
+def test_model_option_instantiates_its_layer(compose_cfg, name):
+    import keras
+
+    cfg = compose_cfg([f"model={name}", "model.units=5"])
+    factory = instantiate(cfg.model.layer)
+    assert isinstance(factory, functools.partial)
+    layer = factory(return_sequences=True, name="rnn_0")
+    assert isinstance(layer, keras.layers.Layer)
+    assert layer.units == 5 and layer.return_sequences
+    expected_module = "keras" if name.startswith("keras_") else "layers"
+    assert type(layer).__module__.split(".")[0] == expected_module
+    assert cfg.model.name == name
+
+
+@pytest.mark.parametrize("name", options("data"))
+def test_data_option_instantiates_a_task(compose_cfg, name):
+    cfg = compose_cfg([f"data={name}", "seed=3"])
+    task = instantiate(cfg.data)
+    assert isinstance(task, Task)
+    assert task.spec.name == name
+    assert cfg.data.seed == 3  # `seed: ${seed}` follows the top-level seed
+
+
+@pytest.mark.parametrize("name", options("trainer"))
+def test_trainer_option_instantiates_its_optimizer(compose_cfg, name):
+    cfg = compose_cfg([f"trainer={name}", "trainer.learning_rate=0.01", "trainer.clipnorm=0.5"])
+    optimizer = instantiate(cfg.trainer.optimizer)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+    assert optimizer.clipnorm == 0.5
+    assert cfg.trainer.jit_compile is False
+
+
+@pytest.mark.parametrize("name", options("logger"))
+def test_logger_option_instantiates_a_run_logger(compose_cfg, name):
+    cfg = compose_cfg([f"logger={name}"])
+    if name == "tensorboard":
+        pytest.importorskip("experiments.tensorboard")
+    assert isinstance(instantiate(cfg.logger), RunLogger)
+
+
+@pytest.mark.parametrize("name", options("launcher"))
+def test_launcher_option_selects_an_installed_launcher(compose_cfg, name):
+    cfg = compose_cfg([f"launcher={name}"], hydra=True)
+    get_class(cfg.hydra.launcher._target_)  # the plugin is installed and importable
+    if name == "parallel":  # two jobs on two cores: one TensorFlow thread each
+        assert cfg.hydra.launcher.n_jobs == 2
+        assert (cfg.threads.intra_op, cfg.threads.inter_op) == (1, 1)
+
+
+@pytest.mark.parametrize("name", options("experiment"))
+def test_experiment_preset_is_a_valid_sweep(name):
+    register_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={name}"], return_hydra_config=True)
+        jobs = sweep_jobs(cfg)
+    assert len(jobs) >= 2
+    assert all(any(o.startswith("model=") for o in job) for job in jobs)
+
+
+def test_default_preset_sweeps_three_models_by_three_lengths():
+    register_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=context_switch"], return_hydra_config=True)
+        jobs = sweep_jobs(cfg)
+    assert cfg.hydra.mode.name == "MULTIRUN"
+    assert len(jobs) == 9
+    models = {o for job in jobs for o in job if o.startswith("model=")}
+    lengths = {o for job in jobs for o in job if o.startswith("data.seq_len=")}
+    assert models == {"model=rnn", "model=lstm", "model=gru"} and len(lengths) == 3
+
+
+def test_sweep_run_directories_are_named_from_the_overrides(compose_cfg):
+    cfg = compose_cfg(["model=gru", "data.seq_len=50", "launcher=parallel"], hydra=True)
+    assert cfg.hydra.job.override_dirname == "data.seq_len=50,model=gru"
+    assert re.fullmatch(r"outputs/runs/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-\d{6}", cfg.hydra.run.dir)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("trainer.batch_size=-1", "trainer.batch_size"),
+        ("trainer.epochs=0", "trainer.epochs"),
+        ("trainer.learning_rate=0", "trainer.learning_rate"),
+        ("model.units=0", "model.units"),
+        ("model.num_layers=0", "model.num_layers"),
+        ("model.dropout=1.0", "model.dropout"),
+        ("seed=-1", "seed"),
+        ("data.seq_len=0", "seq_len"),
+        ("data.seq_len=abc", "seq_len"),
+    ],
+)
+def test_out_of_range_values_are_refused_naming_the_key(compose_cfg, override, key):
+    cfg = compose_cfg([override])
+    with pytest.raises(ConfigError, match=key):
+        validate_config(cfg)
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["model=transformer", "data=imagenet", "no_such_key=1", "trainer.batch_size=abc", "seed=x"],
+)
+def test_unknown_names_keys_and_types_are_refused_when_composing(compose_cfg, override):
+    with pytest.raises((HydraException, OmegaConfBaseException)):
+        compose_cfg([override])
+
+
+def test_a_valid_tiny_config_passes_validation(compose_cfg, tmp_path):
+    task = validate_config(compose_cfg([*TINY, f"output_dir={tmp_path}"]))
+    assert task.spec.seq_len == 5
+
+
+BAD_COMMAND_LINES = [
+    (["model=transformer"], "model"),
+    (["data=imagenet"], "data"),
+    (["data.seq_len=abc"], "seq_len"),
+    (["data.seq_len=0"], "seq_len"),
+    (["no_such_key=1"], "no_such_key"),
+    (["trainer.batch_size=-5"], "trainer.batch_size"),
+    (["-m", "model=rnn,transformer"], "model"),
+    (["-m", "data.seq_len=10,0"], "seq_len"),
+]
+
+
+def test_bad_command_lines_exit_nonzero_before_training(tmp_path: Path):
+    """Each bad input: non-zero exit, a short message naming the key, no run directory."""
+    for args, key in BAD_COMMAND_LINES:
+        result = run_cli(
+            ["-m", "experiments.train", "logger=none", *args], cwd=tmp_path, timeout=60
+        )
+        message = result.stderr.strip()
+        assert result.returncode != 0, args
+        assert key in message, (args, message)
+        assert len(message.splitlines()) <= 20, (args, message)
+        assert "Traceback" not in message, (args, message)
+        assert not list(tmp_path.glob("outputs/**/metrics.json")), args
+        assert not list(tmp_path.glob("outputs/runs/*")), args

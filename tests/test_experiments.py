@@ -1,0 +1,194 @@
+"""Model building and `train(cfg)` in this process: one tiny run per model, skip, resume,
+failure, determinism (a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import keras
+import numpy as np
+import pytest
+
+from data.base import TaskSpec
+from experiments import outputs
+from experiments.logger import RunLogger
+from experiments.models import build_model
+from experiments.train import train
+from tests.conftest import CONF
+
+MODELS = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
+REQUIRED_KEYS = {
+    "model", "data", "seq_len", "seed", "status", "params", "epochs", "train_seconds",
+    "test_loss", "test_accuracy", "baseline_accuracy", "primary_metric",
+}  # fmt: skip
+
+
+def spec(**changes) -> TaskSpec:
+    """A spec for model-building tests; defaults: tokens in, one label out of 4."""
+    fields = dict(
+        name="toy", seq_len=7, input_kind="tokens", input_dim=11, output="last", n_outputs=4,
+        primary_metric="accuracy", higher_is_better=True,
+    )  # fmt: skip
+    return TaskSpec(**(fields | changes))
+
+
+def test_build_model_tokens_to_logits_serves_any_length():
+    model = build_model(spec(), partial(keras.layers.GRU, 5), num_layers=2, embedding_dim=6)
+    assert [layer.name for layer in model.layers if layer.name.startswith("rnn_")] == [
+        "rnn_0",
+        "rnn_1",
+    ]
+    assert model.get_layer("rnn_0").return_sequences
+    assert not model.get_layer("rnn_1").return_sequences
+    for length in (3, 17):
+        tokens = np.random.default_rng(0).integers(1, 11, size=(2, length))
+        assert model(tokens).shape == (2, 4)
+
+
+def test_build_model_features_to_a_sequence_of_values():
+    model = build_model(
+        spec(input_kind="features", input_dim=3, output="sequence", n_outputs=1),
+        partial(keras.layers.SimpleRNN, 5),
+        num_layers=1,
+        embedding_dim=6,
+    )
+    assert model(np.zeros((2, 9, 3), "float32")).shape == (2, 9, 1)
+    assert model.get_layer("rnn_0").return_sequences
+
+
+def test_build_model_masks_padding():
+    """Right padding (id 0) must not change the prediction of the real steps."""
+    model = build_model(spec(), partial(keras.layers.LSTM, 5), num_layers=1, embedding_dim=6)
+    short = np.array([[3, 4, 5]])
+    padded = np.array([[3, 4, 5, 0, 0, 0]])
+    np.testing.assert_allclose(model(short), model(padded), rtol=1e-5, atol=1e-6)
+
+
+def test_build_model_rejects_an_unknown_input_kind():
+    with pytest.raises(ValueError, match="input_kind"):
+        build_model(spec(input_kind="pixels"), partial(keras.layers.GRU, 5), 1, 4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_tiny_run_per_model(tiny_cfg, tmp_path, name):
+    record = train(tiny_cfg(f"model={name}"))
+    run_dir = tmp_path / "run"
+    assert record["status"] == "ok", record.get("error")
+    saved = json.loads((run_dir / outputs.METRICS).read_text())
+    assert REQUIRED_KEYS <= set(saved)
+    assert saved["model"] == name and saved["data"] == "context_switch" and saved["seq_len"] == 5
+    assert saved["epochs"] == 2 and saved["params"] > 0
+    assert 0.0 <= saved["test_accuracy"] <= 1.0 and saved["baseline_accuracy"] >= 1 / 8
+    reloaded = keras.saving.load_model(run_dir / outputs.MODEL)
+    tokens = np.array([[7, 8, 9, 10, 0]])
+    np.testing.assert_allclose(reloaded(tokens), reloaded(tokens))  # loads and runs
+    assert not (run_dir / outputs.BACKUP).exists()  # resume state is gone once a run is done
+
+
+def test_rerun_of_an_ok_run_skips_training(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("model=keras_gru")
+    first = train(cfg)
+    stamp = (tmp_path / "run" / outputs.METRICS).stat().st_mtime_ns
+    second = train(cfg)
+    assert second["skipped"] is True
+    assert second["test_loss"] == first["test_loss"]
+    assert (tmp_path / "run" / outputs.METRICS).stat().st_mtime_ns == stamp
+
+
+def test_deterministic_runs_give_identical_test_metrics(compose_cfg, tmp_path):
+    from tests.conftest import TINY
+
+    results = []
+    for attempt in ("a", "b"):
+        cfg = compose_cfg(
+            [*TINY, "model=gru", "deterministic=true", f"output_dir={tmp_path / attempt}"]
+        )
+        results.append(train(cfg))
+    tests = [{k: v for k, v in r.items() if k.startswith(("test_", "baseline_"))} for r in results]
+    assert tests[0] == tests[1]
+
+
+def test_a_run_whose_loss_becomes_nan_is_recorded_as_failed(tiny_cfg, tmp_path):
+    record = train(
+        tiny_cfg("model=keras_rnn", "trainer.learning_rate=1e30", "trainer.clipnorm=null")
+    )
+    assert record["status"] == "failed"
+    assert "NaN" in record["error"]
+    saved = json.loads((tmp_path / "run" / outputs.METRICS).read_text())
+    assert saved["status"] == "failed" and saved["error"] == record["error"]
+
+
+def test_a_run_that_raises_is_recorded_as_failed(tiny_cfg, tmp_path):
+    record = train(tiny_cfg("model=gru", "model.layer._target_=keras.layers.NoSuchLayer"))
+    assert record["status"] == "failed"
+    assert "NoSuchLayer" in record["error"]
+    assert json.loads((tmp_path / "run" / outputs.METRICS).read_text())["status"] == "failed"
+
+
+class KillAfterEpoch(RunLogger):
+    """Stops the process (as a kill would) once `epoch` (0-based) has ended and been backed up."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def callbacks(self, model, task, log_dir):
+        def on_epoch_end(epoch, logs=None):
+            if epoch == self.epoch:
+                raise KeyboardInterrupt
+
+        return [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)]
+
+
+class RecordEpochs(RunLogger):
+    """Remembers the epochs `fit` runs (class attribute: instances come from instantiate)."""
+
+    seen: list[int] = []
+
+    def callbacks(self, model, task, log_dir):
+        RecordEpochs.seen = []
+        return [keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: self.seen.append(e))]
+
+
+def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("model=lstm", "trainer.epochs=3", "+logger.epoch=1")
+    cfg.logger._target_ = f"{__name__}.KillAfterEpoch"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    assert (tmp_path / "run" / outputs.BACKUP).exists()
+    assert not (tmp_path / "run" / outputs.METRICS).exists()
+
+    cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
+    cfg.logger._target_ = f"{__name__}.RecordEpochs"
+    record = train(cfg)
+    assert record["status"] == "ok"
+    assert RecordEpochs.seen == [2]  # epochs 0 and 1 were done before the kill
+    assert record["epochs"] == 3
+
+
+def test_a_run_with_the_tensorboard_logger_writes_its_event_files(compose_cfg, tmp_path):
+    pytest.importorskip("experiments.tensorboard")
+    from tests.conftest import TINY
+
+    overrides = [o for o in TINY if not o.startswith("logger=")]
+    cfg = compose_cfg([*overrides, "logger=tensorboard", f"output_dir={tmp_path}"])
+    assert train(cfg)["status"] == "ok"
+    for folder in ("", "train", "validation"):
+        assert list((tmp_path / outputs.TENSORBOARD / folder).glob("events.out.tfevents.*"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(path.stem for path in (CONF / "data").glob("*.yaml")))
+def test_one_tiny_run_per_task(compose_cfg, tmp_path, name):
+    """Every task trains end to end: tokens or features in, one output or one per step."""
+    sizes = [] if name == "digits" else ["data.n_train=128", "data.n_val=32", "data.n_test=32"]
+    lengths = {"adding": 20, "copy": 10, "temporal_order": 60, "text": 20}
+    length = [f"data.seq_len={lengths[name]}"] if name in lengths else []
+    cfg = compose_cfg(
+        ["logger=none", f"data={name}", *sizes, *length, "model=gru", "model.units=8"]
+        + ["trainer.epochs=1", f"output_dir={tmp_path}"]
+    )
+    record = train(cfg)
+    assert record["status"] == "ok", record.get("error")
+    metric = record["primary_metric"]
+    assert np.isfinite(record[f"test_{metric}"]) and f"baseline_{metric}" in record
