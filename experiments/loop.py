@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from data.base import Task
 from experiments import outputs
+from experiments.export import export_saved_model
 from experiments.logger import RunLogger
 from experiments.models import build_model
 
@@ -122,18 +123,6 @@ def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float
     return metrics
 
 
-def export(model: keras.Model, run_dir: Path) -> None:
-    """Write a SavedModel with `experiments.export` when that module exists (else skip)."""
-    try:
-        from experiments.export import export_saved_model
-    except ModuleNotFoundError as exc:
-        if exc.name != "experiments.export":
-            raise
-        log.warning("experiments.export is not available yet: SavedModel export skipped")
-        return
-    export_saved_model(model, run_dir / outputs.SAVED_MODEL)
-
-
 def run(
     cfg: DictConfig,
     task: Task,
@@ -158,6 +147,6 @@ def run(
     }
     model.save(run_dir / outputs.MODEL)
     if cfg.export:
-        export(model, run_dir)
+        export_saved_model(model, run_dir / outputs.SAVED_MODEL)
     logger.log_run_end(model, task, log_dir, hparams, result)
     return result
