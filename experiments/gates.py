@@ -1,0 +1,94 @@
+"""Gate statistics in numpy, padding excluded: what `experiments.tensorboard` logs about the gates.
+
+Every function takes traced gate values `(n, time, units)` as `layers.GateTracer` returns them
+(converted to numpy) and a `(n, time)` bool mask, True at real steps; at padded steps the tracer
+holds values the layer computed and then discarded, so they never enter a statistic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import numpy as np
+
+SIGMOID_GATES = ("input", "forget", "output", "update", "reset")  # values in [0, 1]
+LEFT_SATURATED, RIGHT_SATURATED = 0.1, 0.9  # Karpathy, Johnson & Fei-Fei 2015
+# What a value near 1 does (Keras's conventions), for picture titles.
+GATE_MEANING = {
+    "input": "1 writes the candidate into the cell",
+    "forget": "1 keeps the cell, 0 forgets it",
+    "output": "1 shows the cell in h",
+    "update": "1 keeps the old state, 0 takes the candidate",
+    "reset": "0 hides the old state from the candidate",
+    "candidate": "the new content, in [-1, 1]",
+    "cell": "the LSTM's memory",
+    "hidden": "the output h",
+}
+TIMESCALE_CAP = 1000.0  # steps; a mean gate of 0.999 or more is "remembers for good"
+
+
+def memory_gate(gate_names: Collection[str]) -> str | None:
+    """The gate whose value near 1 keeps the old state: `"forget"` (LSTM), `"update"` (GRU).
+
+    Keras's GRU computes `h = z * h_prev + (1 - z) * candidate`, so a GRU forgets with low `z`.
+    None for a plain RNN, which has no gate.
+    """
+    for name in ("forget", "update"):
+        if name in gate_names:
+            return name
+    return None
+
+
+def real_steps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`(n, time, units)` → `(real steps, units)`: the rows of unmasked steps, examples in order."""
+    return values[mask]
+
+
+def saturation(values: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the fraction of real steps left-saturated (< 0.1) and right-saturated (> 0.9).
+
+    Returns: `(left, right)`, each `(units,)` in [0, 1]; `left + right <= 1` unit by unit.
+    """
+    steps = real_steps(values, mask)
+    return (steps < LEFT_SATURATED).mean(axis=0), (steps > RIGHT_SATURATED).mean(axis=0)
+
+
+def timescales(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-unit memory timescale `tau = -1 / ln(mean gate)` in steps, `(units,)`.
+
+    For a forget gate (or a GRU update gate) that stays at its mean `f`, a memory decays as
+    `f**t = exp(-t / tau)`. Capped at `TIMESCALE_CAP` steps (a mean of 1 would give infinity).
+    """
+    mean = np.clip(real_steps(values, mask).mean(axis=0).astype(np.float64), 1e-12, 1 - 1e-12)
+    return np.minimum(-1.0 / np.log(mean), TIMESCALE_CAP)
+
+
+def context_switch_means(
+    values: np.ndarray, mask: np.ndarray, positions: Mapping[str, np.ndarray]
+) -> dict[str, float]:
+    """Mean of one gate over units and sentences at the words the tutorial talks about.
+
+    Args:
+        values: `(n, time, units)` gate values of context_switch sentences.
+        mask: `(n, time)` bool, True at real words.
+        positions: the split's `"switch"` (index of but/and), `"subject"` (the new subject of a
+            switch sentence) and `"is_switch"`, each `(n,)`.
+    Returns: `{"at_but", "at_and", "at_new_subject", "elsewhere"}` → mean gate value;
+        `elsewhere` is every real word but the but/and word. NaN where no sentence has the word.
+    """
+    rows = np.arange(len(values))
+    switch, subject = positions["switch"], positions["subject"]
+    is_switch = positions["is_switch"].astype(bool)
+    at_switch = values[rows, switch].mean(axis=-1)  # (n,)
+    elsewhere = mask.copy()
+    elsewhere[rows, switch] = False
+
+    def mean(selected: np.ndarray) -> float:
+        return float(selected.mean()) if selected.size else float("nan")
+
+    return {
+        "at_but": mean(at_switch[is_switch]),
+        "at_and": mean(at_switch[~is_switch]),
+        "at_new_subject": mean(values[rows[is_switch], subject[is_switch]]),
+        "elsewhere": mean(values[elsewhere]),
+    }
