@@ -82,6 +82,7 @@ def fit(
     model.compile(
         optimizer=instantiate(trainer.optimizer),
         loss=task.loss(),
+        metrics=["accuracy"] if task.spec.is_classification else ["mae"],
         jit_compile=trainer.jit_compile,
     )
     control = [
@@ -113,7 +114,8 @@ def fit(
 def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float]:
     """`test_loss`, `test_<metric>` for each task metric and `baseline_<name>` for each baseline."""
     test = task.splits()["test"]
-    test_loss = model.evaluate(test.x, test.y, batch_size=batch_size, verbose=0)
+    scores = model.evaluate(test.x, test.y, batch_size=batch_size, verbose=0, return_dict=True)
+    test_loss = scores["loss"]
     y_pred = model.predict(test.x, batch_size=batch_size, verbose=0)
     if not np.all(np.isfinite(y_pred)):
         raise FloatingPointError("the model's test predictions contain NaN/inf")
