@@ -4,8 +4,10 @@
 timestep's maths (`step`). `Recurrent` is the sequence layer: it owns the loop over time, the
 masks, `go_backwards`, stateful state, dropout masks and gate tracing.
 
-Speed on CPU comes from one change to Keras's loop: the input projection `x W + b` is computed for
-the whole sequence in a single matmul before the loop, so each step only does `h U`.
+The input projection `x W + b` stays inside the loop, as in Keras: it does not depend on the
+state, so TensorFlow computes it for coming steps on an idle core while the current step waits on
+`h U`. Projecting the whole sequence in one matmul before the loop was measured slower on 2 cores
+(it serialises that work in front of the latency-bound loop).
 """
 
 from __future__ import annotations
@@ -143,16 +145,17 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """The part of the bias added to `x W`, `(gate_count * units,)`, or None."""
         return None if self.bias is None else tf.convert_to_tensor(self.bias)
 
-    def project(self, inputs: tf.Tensor) -> tf.Tensor:
-        """Input projection `x W + b_in`: `(..., input_dim)` → `(..., gate_count * units)`."""
-        kernel = tf.convert_to_tensor(self.kernel)
-        flat = tf.reshape(inputs, [-1, tf.shape(inputs)[-1]])
-        projected = tf.matmul(flat, kernel)
-        bias = self.input_bias()
-        if bias is not None:
-            projected = projected + bias
-        out_shape = tf.concat([tf.shape(inputs)[:-1], [tf.shape(kernel)[-1]]], axis=0)
-        return tf.reshape(projected, out_shape)
+    def input_params(self) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """`(kernel, input bias or None)`, read from the variables once per sequence."""
+        return tf.convert_to_tensor(self.kernel), self.input_bias()
+
+    def project_step(
+        self, inputs: tf.Tensor, input_params: tuple[tf.Tensor, tf.Tensor | None]
+    ) -> tf.Tensor:
+        """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`."""
+        kernel, bias = input_params
+        projected = tf.matmul(inputs, kernel)
+        return projected if bias is None else projected + bias
 
     def recurrent_params(self) -> dict[str, tf.Tensor]:
         """Tensors `step` needs, read from the variables once per sequence (not once per step)."""
@@ -186,9 +189,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_mask = None
         if training and self.recurrent_dropout > 0:
             recurrent_mask = self.get_recurrent_dropout_mask(states[0])
-        output, new_states, _ = self.step(
-            self.project(inputs), states, self.recurrent_params(), recurrent_mask
-        )
+        x_proj = self.project_step(inputs, self.input_params())
+        output, new_states, _ = self.step(x_proj, states, self.recurrent_params(), recurrent_mask)
         return output, new_states
 
     def get_initial_state(self, batch_size=None):
@@ -369,16 +371,16 @@ class Recurrent(keras.layers.Layer):
         input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
         if input_mask is not None:
             sequences = sequences * input_mask[:, None, :]
-        # Transposing the narrow inputs rather than the 4x wider projection saves memory traffic.
-        x_proj = cell.project(tf.transpose(sequences, [1, 0, 2]))  # (time, batch, G * units)
+        inputs = tf.transpose(sequences, [1, 0, 2])  # (time, batch, features)
         if mask is not None:
             mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
         if self.go_backwards:
-            x_proj = tf.reverse(x_proj, [0])
+            inputs = tf.reverse(inputs, [0])
             mask = None if mask is None else tf.reverse(mask, [0])
         params = cell.recurrent_params()
-        steps = tf.shape(x_proj)[0]
-        x_ta = tf.TensorArray(x_proj.dtype, size=steps).unstack(x_proj)
+        steps = tf.shape(inputs)[0]
+        x_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
+        input_params = cell.input_params()
         mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
         recorded = ((OUTPUT,) if self.return_sequences else ()) + (
             cell.gate_names if collect_gates else ()
@@ -386,7 +388,10 @@ class Recurrent(keras.layers.Layer):
         tas = {key: tf.TensorArray(self.compute_dtype, size=steps) for key in recorded}
 
         def body(t, prev_output, states, tas):
-            output, new_states, gates = cell.step(x_ta.read(t), states, params, recurrent_mask)
+            # The input projection does not depend on the state: TensorFlow runs it for coming
+            # steps on another core while this step waits on `h_tm1 U`.
+            x_proj = cell.project_step(x_ta.read(t), input_params)
+            output, new_states, gates = cell.step(x_proj, states, params, recurrent_mask)
             if mask_ta is not None:
                 keep = mask_ta.read(t)
                 new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
