@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from data.base import Split, Task, TaskSpec
-from data.common import check_int, check_predictions, check_seed, disjoint_splits
+from data.common import check_int, check_predictions, check_seed, check_sizes, disjoint_splits
 
 SOLVED_TOLERANCE = 0.04
 
@@ -40,11 +40,7 @@ class AddingTask(Task):
         seed: int = 0,
     ) -> None:
         self.seq_len = check_int("seq_len", seq_len, 2)
-        self.sizes = {
-            "train": check_int("n_train", n_train, 1),
-            "val": check_int("n_val", n_val, 1),
-            "test": check_int("n_test", n_test, 1),
-        }
+        self.sizes = check_sizes(n_train, n_val, n_test)
         self.seed = check_seed(seed)
         super().__init__()
         self.spec = TaskSpec(

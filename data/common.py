@@ -61,6 +61,15 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
     return str(value)
 
 
+def check_sizes(n_train: object, n_val: object, n_test: object) -> dict[str, int]:
+    """`{"train", "val", "test"}` → the checked split sizes (each an integer >= 1)."""
+    return {
+        "train": check_int("n_train", n_train, 1),
+        "val": check_int("n_val", n_val, 1),
+        "test": check_int("n_test", n_test, 1),
+    }
+
+
 def check_seed(value: object) -> int:
     """Returns `seed` as an int if it is a non-negative integer, else raises."""
     return check_int("seed", value, 0)

@@ -12,6 +12,7 @@ from data.common import (
     check_int,
     check_predictions,
     check_seed,
+    check_sizes,
     cross_entropy,
     disjoint_splits,
     majority_accuracy,
@@ -73,11 +74,7 @@ class ContextSwitchTask(Task):
         seed: int = 0,
     ) -> None:
         self.distractor_frac = check_float("distractor_frac", distractor_frac, 0.0, 1.0)
-        self.sizes = {
-            "train": check_int("n_train", n_train, 1),
-            "val": check_int("n_val", n_val, 1),
-            "test": check_int("n_test", n_test, 1),
-        }
+        self.sizes = check_sizes(n_train, n_val, n_test)
         self.seq_len = check_int("seq_len", seq_len, self._min_seq_len())
         self.seed = check_seed(seed)
         super().__init__()

@@ -9,6 +9,7 @@ from data.common import (
     check_int,
     check_predictions,
     check_seed,
+    check_sizes,
     cross_entropy,
     disjoint_splits,
 )
@@ -48,11 +49,7 @@ class CopyTask(Task):
         seed: int = 0,
     ) -> None:
         self.seq_len = check_int("seq_len", seq_len, 1)
-        self.sizes = {
-            "train": check_int("n_train", n_train, 1),
-            "val": check_int("n_val", n_val, 1),
-            "test": check_int("n_test", n_test, 1),
-        }
+        self.sizes = check_sizes(n_train, n_val, n_test)
         self.seed = check_seed(seed)
         super().__init__()
         self.spec = TaskSpec(

@@ -12,6 +12,7 @@ from data.common import (
     check_int,
     check_predictions,
     check_seed,
+    check_sizes,
     cross_entropy,
     disjoint_splits,
     majority_accuracy,
@@ -70,11 +71,7 @@ class TemporalOrderTask(Task):
         self.seq_len = check_int("seq_len", seq_len, MIN_SEQ_LEN)
         self.variant = check_choice("variant", variant, tuple(WINDOWS))
         self.length_jitter = check_int("length_jitter", length_jitter, 0)
-        self.sizes = {
-            "train": check_int("n_train", n_train, 1),
-            "val": check_int("n_val", n_val, 1),
-            "test": check_int("n_test", n_test, 1),
-        }
+        self.sizes = check_sizes(n_train, n_val, n_test)
         self.seed = check_seed(seed)
         super().__init__()
         self.n_keys = len(WINDOWS[self.variant])

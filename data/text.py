@@ -14,6 +14,7 @@ from data.common import (
     check_int,
     check_predictions,
     check_seed,
+    check_sizes,
     cross_entropy,
     rng_for,
     unigram_cross_entropy,
@@ -93,11 +94,7 @@ class TextTask(Task):
         seed: int = 0,
     ) -> None:
         self.seq_len = check_int("seq_len", seq_len, 1, MAX_SEQ_LEN)
-        self.sizes = {
-            "train": check_int("n_train", n_train, 1),
-            "val": check_int("n_val", n_val, 1),
-            "test": check_int("n_test", n_test, 1),
-        }
+        self.sizes = check_sizes(n_train, n_val, n_test)
         self.max_train_chars = check_int("max_train_chars", max_train_chars, self.seq_len + 1)
         self.seed = check_seed(seed)
         super().__init__()
