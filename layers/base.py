@@ -59,6 +59,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     gate_count: int = 1
     gate_names: tuple[str, ...] = ("hidden",)
+    # The retention protocol: which traced gate keeps the memory, and at which end.
+    retention_gate: str | None = None
+    retention_keeps_at: float = 1.0
 
     def __init__(
         self,
@@ -155,7 +158,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`."""
         kernel, bias = input_params
         projected = tf.matmul(inputs, kernel)
-        return projected if bias is None else projected + bias
+        return projected if bias is None else tf.nn.bias_add(projected, bias)
 
     def recurrent_params(self) -> dict[str, tf.Tensor]:
         """Tensors `step` needs, read from the variables once per sequence (not once per step)."""
@@ -180,6 +183,19 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             `(output, new_states, gates)`; each gate `(batch, units)`, keys `gate_names`.
         """
         raise NotImplementedError
+
+    def retention(self, gates: dict) -> Any:
+        """The fraction of the old state carried into the new one, `(batch, time, units)`.
+
+        `gates` is a `trace` result (tensors or numpy arrays). By default the `retention_gate`
+        itself (`retention_keeps_at == 1`, e.g. the LSTM's forget gate) or one minus it (`0`,
+        e.g. minGRU's update gate); cells whose retention is no single gate override this.
+        None for a cell without a gate that keeps the memory (the plain RNN).
+        """
+        if self.retention_gate is None:
+            return None
+        gate = gates[self.retention_gate]
+        return gate if self.retention_keeps_at == 1.0 else 1.0 - gate
 
     def call(self, inputs, states, training=False):
         """One step as `keras.layers.RNN` calls it: `(batch, input_dim)` → `(h, new_states)`."""
