@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from experiments import outputs
 
@@ -81,6 +82,38 @@ def input_signature(model: keras.Model) -> list[tf.TensorSpec]:
     return [tf.TensorSpec((None, None, *spec.shape[2:]), spec.dtype, name=name)]
 
 
+def vocabulary_size(model: keras.Model) -> int | None:
+    """The number of token ids the model's `Embedding` accepts, or None for a feature model."""
+    import keras
+
+    embeddings = [
+        layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)
+    ]
+    return embeddings[0].input_dim if embeddings else None
+
+
+def _check_tokens(x: tf.Tensor, vocabulary: int | None) -> tf.Tensor:
+    """`x` unchanged once every token id is known to be in [0, vocabulary).
+
+    Without the check a negative id wraps around inside the embedding lookup on some devices
+    and a too-large one fails with a bare `InvalidArgumentError`; this one says what is allowed.
+    """
+    import tensorflow as tf
+
+    if vocabulary is None:
+        return x
+    message = (
+        f"token ids must be integers in [0, {vocabulary - 1}] (0 is padding; the vocabulary "
+        f"has {vocabulary} entries)"
+    )
+    checks = [
+        tf.debugging.assert_non_negative(x, message=message),
+        tf.debugging.assert_less(x, tf.constant(vocabulary, x.dtype), message=message),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(x)
+
+
 def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
     for layer in model.layers:
         yield layer
@@ -127,6 +160,19 @@ def serving_dir(base: Path, model_name: str, version: int) -> Path:
     return Path(base) / model_name / str(version)
 
 
+def _ordinary_permissions(root: Path) -> None:
+    """Folders 0777 and files 0666 less the umask (0755 / 0644 usually), as `mkdir` and `open`
+    would make them: `mkdtemp` makes 0700, which a serving process of another user cannot read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(Path(folder, name), 0o777 & ~umask)
+        for name in files:
+            os.chmod(Path(folder, name), 0o666 & ~umask)
+
+
 def _write_atomically(archive, target: Path) -> None:
     """Write into a sibling temporary folder, then swap it in: a reader (TF Serving polls the
     version folders) never sees half a SavedModel."""
@@ -139,6 +185,7 @@ def _write_atomically(archive, target: Path) -> None:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         archive.write_out(str(tmp), verbose=False)
+        _ordinary_permissions(tmp)
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
@@ -176,14 +223,15 @@ def export_saved_model(
         target = serving_dir(target, model.name if model_name is None else model_name, version)
     signature = input_signature(model)
     tracer = GateTracer(model)
+    vocabulary = vocabulary_size(model)
 
     def serve(x):
-        return {OUTPUT_KEY: model(x, training=False)}
+        return {OUTPUT_KEY: model(_check_tokens(x, vocabulary), training=False)}
 
     def gates(x):
         return {
             f"{layer}/{gate}": value  # (batch, time, units)
-            for layer, trace in tracer(x).items()
+            for layer, trace in tracer(_check_tokens(x, vocabulary)).items()
             for gate, value in trace.items()
         }
 
@@ -204,8 +252,9 @@ def load_run_model(run_dir: Path) -> keras.Model:
     """The run's `model.keras`, loaded with `safe_mode=True`.
 
     Raises:
-        ValueError: the folder is missing, the run failed or has not finished, or the file does
-            not load; the message says which.
+        ValueError: the folder is missing, the run failed or has not finished (no
+            `metrics.json` with status ok, or no `model.keras`), or the file does not load; the
+            message says which.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -215,12 +264,15 @@ def load_run_model(run_dir: Path) -> keras.Model:
         raise ValueError(
             f"run failed: {metrics.get('error', 'no error recorded')}; nothing to export"
         )
+    unfinished = "the run has not finished (still training, killed, or not a run directory)"
+    if metrics is None or metrics.get("status") != "ok":
+        raise ValueError(
+            f"no readable {outputs.METRICS} with status ok in {run_dir}: {unfinished}; "
+            "nothing to export"
+        )
     path = run_dir / outputs.MODEL
     if not path.is_file():
-        raise ValueError(
-            f"no {outputs.MODEL} in {run_dir}: the run has not finished (still training, killed, "
-            "or not a run directory); nothing to export"
-        )
+        raise ValueError(f"no {outputs.MODEL} in {run_dir}: {unfinished}; nothing to export")
     import keras
 
     import layers  # noqa: F401  (registers gatelab's layers for deserialization)
@@ -240,8 +292,15 @@ def _check_format(fmt: str) -> None:
     raise ValueError(f"--format {fmt!r} is not supported: {why}. Supported: {supported}.")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Reports a mistake as one line, `<prog>: error: <message>`, and exits with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="python -m experiments.export",
         description="Re-export a finished run's model.keras as a SavedModel "
         "(endpoints: serve / serving_default, gates).",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import stat
 import subprocess
 import sys
 from functools import partial
@@ -21,6 +23,8 @@ from data.base import TaskSpec
 from experiments import outputs
 from experiments.export import export_saved_model, main
 from experiments.models import build_model
+from tests import numpy_rnn
+from tests.conftest import run_cli
 
 TRAIN_SHAPE = (4, 6)  # (batch, time) of the one training step
 SERVE_SHAPES = [(2, 5), (7, 17)]  # both differ from TRAIN_SHAPE in batch and in time
@@ -113,10 +117,11 @@ def graph_ops(saved_model_dir: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> dict:
-    """Two finished runs, exported: ours (tokens, 2 LSTM layers) through the command line, and
-    Keras's LSTM (features, per-step output) through `export_saved_model` in the serving layout."""
+    """Two finished runs, exported through the command line: ours (tokens, 2 LSTM layers) into
+    the run, Keras's LSTM (features, per-step output) in TensorFlow Serving's layout."""
     root = tmp_path_factory.mktemp("export")
     rng = np.random.default_rng(0)
+    umask = os.umask(0o022)  # the permissions test expects what `mkdir` and `open` give under it
     keras.utils.set_random_seed(0)
     ours_task = spec()
     ours = trained_run(root / "ours", ours_task, partial(layers.LSTM, units=4), rng)
@@ -124,9 +129,8 @@ def exported(tmp_path_factory) -> dict:
     builtin_task = spec(input_kind="features", input_dim=2, output="sequence", n_outputs=1)
     builtin_layer = partial(keras.layers.LSTM, units=4, use_cudnn=False)
     builtin = trained_run(root / "builtin", builtin_task, builtin_layer, rng)
-    builtin_dir = export_saved_model(
-        builtin, root / "serving", serving_layout=True, model_name="keras_lstm", version=3
-    )
+    serving = ["--serving", "keras_lstm", "--version", "3", "--out", str(root / "serving")]
+    builtin_dir = main([str(root / "builtin"), *serving])
     cases = []
     for name, model, task, sm_dir, input_name in [
         ("ours", ours, ours_task, ours_dir, "tokens"),
@@ -139,14 +143,26 @@ def exported(tmp_path_factory) -> dict:
             dict(dir=str(sm_dir), npz=str(npz), shapes=SERVE_SHAPES, input=input_name,
                  gate_keys=keys)
         )  # fmt: skip
-    return {"root": root, "ours": ours, "cases": cases, "dirs": [ours_dir, builtin_dir]}
+    os.umask(umask)
+    models = {"ours": ours, "builtin": builtin}
+    return {
+        "root": root,
+        "ours": ours,
+        "models": models,
+        "cases": cases,
+        "dirs": [ours_dir, builtin_dir],
+    }
 
 
-def test_layouts(exported):
+def test_layouts_and_ordinary_permissions(exported):
     root = exported["root"]
     assert exported["dirs"] == [root / "ours" / outputs.SAVED_MODEL, root / "serving/keras_lstm/3"]
     for path in exported["dirs"]:
         assert (path / "saved_model.pb").is_file() and (path / "variables").is_dir()
+        # Readable by a serving process running as another user: what umask 022 gives.
+        for item in [path, *path.rglob("*")]:
+            mode = stat.S_IMODE(item.stat().st_mode)
+            assert mode == (0o755 if item.is_dir() else 0o644), (item, oct(mode))
     assert not list(root.glob("**/*.tmp"))
 
 
@@ -180,15 +196,53 @@ def test_saved_model_cli_lists_both_endpoints(exported):
     assert "shape: (-1, -1)" in shown and "shape: (-1, -1, 4)" in shown
 
 
-def test_gates_are_activations_of_the_right_shape(exported):
-    data = np.load(exported["cases"][0]["npz"])
-    for b, t in SERVE_SHAPES:
-        for layer in ("rnn_0", "rnn_1"):
-            for gate in layers.LSTMCell.gate_names:
-                value = data[f"g_{b}_{t}_{layer}/{gate}"]
-                assert value.shape == (b, t, 4)
-                if gate in SIGMOID_GATES:
-                    assert value.min() >= 0.0 and value.max() <= 1.0
+def numpy_model(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The model's output and its gates `{"rnn_i/<gate>": (batch, time, units)}`, recomputed in
+    numpy from its weights (`tests/numpy_rnn.py`): embedding with padding id 0 masked, two LSTM
+    layers, the Dense head on the last (or every) step."""
+    if x.ndim == 2:
+        mask = x != 0
+        h = model.get_layer("embedding").get_weights()[0][x]
+    else:
+        mask, h = None, x
+    gates = {}
+    for name in ("rnn_0", "rnn_1"):
+        layer = model.get_layer(name)
+        sequence, states, trace = numpy_rnn.run("lstm", h, layer.get_weights(), 4, mask)
+        gates |= {f"{name}/{gate}": value for gate, value in trace.items()}
+        h = sequence if layer.return_sequences else states[0]
+    kernel, bias = model.get_layer("head").get_weights()
+    return h @ kernel + bias, gates
+
+
+@pytest.mark.parametrize("case", [0, 1], ids=["ours-tokens", "builtin-features"])
+def test_gates_are_activations_of_the_right_shape(exported, case):
+    """The SavedModel's own `serve` and `gates` signatures, against a numpy recomputation."""
+    loaded = tf.saved_model.load(exported["cases"][case]["dir"])
+    model = exported["models"]["ours" if case == 0 else "builtin"]
+    task = spec() if case == 0 else spec(input_kind="features", input_dim=2)
+    x = sample(task, 3, 9, np.random.default_rng(case))
+    outputs_np, gates_np = numpy_model(model, x)
+    np.testing.assert_allclose(loaded.serve(tf.constant(x))["outputs"], outputs_np, atol=1e-5)
+    gates = {key: value.numpy() for key, value in loaded.gates(tf.constant(x)).items()}
+    assert sorted(gates) == sorted(gates_np)
+    for key, value in gates.items():
+        assert value.shape == (3, 9, 4), key
+        np.testing.assert_allclose(value, gates_np[key], atol=1e-5, err_msg=key)
+        if key.split("/")[1] in SIGMOID_GATES:
+            assert value.min() >= 0.0 and value.max() <= 1.0
+
+
+@pytest.mark.parametrize("bad_id", [-1, 11, 42])
+def test_token_ids_outside_the_vocabulary_are_refused_with_the_range(exported, bad_id):
+    loaded = tf.saved_model.load(str(exported["dirs"][0]))
+    x = tf.constant([[3, bad_id, 5]], tf.int32)
+    for endpoint in (loaded.serve, loaded.gates):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError, match=r"token ids must be integers in \[0, 10\]"
+        ):
+            endpoint(x)
+    assert loaded.serve(tf.constant([[3, 10, 0]], tf.int32))["outputs"].shape == (1, 3)
 
 
 @pytest.mark.parametrize("safe_mode", [True, False])
@@ -216,27 +270,50 @@ def test_no_cudnn_ops_even_when_traced_on_a_gpu(exported, monkeypatch, tmp_path)
     assert model.get_layer("rnn_0").use_cudnn == "auto"  # restored after the export
 
 
-def test_errors_are_one_line_exit_2(tmp_path, capsys):
+def test_errors_are_one_line_exit_2(exported, tmp_path, capsys):
     failed = tmp_path / "failed"
     outputs.write_json(
         failed / outputs.METRICS, {"status": "failed", "error": "FloatingPointError: NaN"}
     )
     unbuilt = tmp_path / "unbuilt"
     unbuilt.mkdir()
+    unfinished = tmp_path / "unfinished"  # model.keras there, metrics.json not written yet
+    unfinished.mkdir()
+    (unfinished / outputs.MODEL).write_bytes(
+        (exported["root"] / "ours" / outputs.MODEL).read_bytes()
+    )
+    no_model = tmp_path / "no_model"
+    outputs.write_json(no_model / outputs.METRICS, {"status": "ok"})
     cases = [
-        ([str(failed)], ["run failed: FloatingPointError: NaN; nothing to export"]),
-        ([str(tmp_path / "missing")], ["run directory not found"]),
-        ([str(unbuilt)], ["no model.keras in", "nothing to export"]),
-        ([str(unbuilt), "--format", "onnx"], ["'onnx' is not supported", "tf_saved_model"]),
-        ([str(unbuilt), "--serving", "a/b"], ["invalid value for argument `model_name`"]),
+        ([str(failed)], "run failed: FloatingPointError: NaN; nothing to export"),
+        ([str(tmp_path / "missing")], f"run directory not found: {tmp_path / 'missing'}"),
+        ([str(unbuilt)], f"no readable metrics.json with status ok in {unbuilt}: the run has"),
+        ([str(unfinished)], f"no readable metrics.json with status ok in {unfinished}: the run"),
+        ([str(no_model)], f"no model.keras in {no_model}: the run has not finished"),
+        ([str(unbuilt), "--format", "onnx"], "--format 'onnx' is not supported: Keras converts"),
+        ([str(unbuilt), "--serving", "a/b"], "invalid value for argument `model_name`, expected"),
+        ([str(unbuilt), "--serving", "m", "--version", "0"], "`version`, expected a positive"),
+        ([str(unbuilt), "--version", "abc"], "argument --version: invalid int value: 'abc'"),
+        ([], "the following arguments are required: RUN_DIR"),
     ]
-    for argv, messages in cases:
+    for argv, message in cases:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
-        assert exit_info.value.code == 2
+        assert exit_info.value.code == 2, argv
         err = capsys.readouterr().err
-        assert all(message in err for message in messages), err
-        assert "Traceback" not in err
+        assert err.startswith("python -m experiments.export: error: ") and message in err, err
+        assert err.endswith("(see --help)\n") and err.count("\n") == 1, err  # one line, no usage
+    assert not (unfinished / outputs.SAVED_MODEL).exists()
+
+
+def test_the_command_line_reports_a_mistake_in_one_line(tmp_path):
+    """The real `python -m experiments.export` (it loads TensorFlow only to export)."""
+    result = run_cli(["-m", "experiments.export", str(tmp_path / "nowhere")], cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"python -m experiments.export: error: run directory not found: {tmp_path / 'nowhere'} "
+        "(see --help)\n"
+    )
 
 
 def test_export_refuses_unbuilt_models_and_foreign_folders(exported, tmp_path):
