@@ -17,6 +17,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 from keras import activations, constraints, initializers, regularizers
+from keras.src.backend import AutocastScope
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from keras.src.utils import tracking
 
@@ -59,6 +60,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     gate_count: int = 1
     gate_names: tuple[str, ...] = ("hidden",)
+    # Whether the cell takes Keras's `implementation` (LSTM, GRU): accepted and saved, no effect.
+    takes_implementation: bool = False
     # The retention protocol: which traced gate keeps the memory, and at which end.
     retention_gate: str | None = None
     retention_keeps_at: float = 1.0
@@ -85,7 +88,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         _check_positive_int("units", units)
         _check_rate("dropout", dropout)
         _check_rate("recurrent_dropout", recurrent_dropout)
+        implementation = kwargs.pop("implementation", 2) if self.takes_implementation else None
         super().__init__(**kwargs)
+        if self.takes_implementation:  # Keras's cells switch to 1 with recurrent dropout
+            self.implementation = 1 if recurrent_dropout else implementation
         self.units = units
         self.activation = _get_activation("activation", activation)
         self.use_bias = use_bias
@@ -200,6 +206,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def call(self, inputs, states, training=False):
         """One step as `keras.layers.RNN` calls it: `(batch, input_dim)` → `(h, new_states)`."""
         states = list(states) if isinstance(states, (list, tuple)) else [states]
+        inputs = tf.cast(inputs, self.compute_dtype)  # as Keras's matmul promotes int inputs
         if training and self.dropout > 0:
             inputs = inputs * self.get_dropout_mask(inputs)
         recurrent_mask = None
@@ -231,6 +238,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
         }
+        if self.takes_implementation:
+            config["implementation"] = self.implementation
         return {**super().get_config(), **config}
 
 
@@ -242,18 +251,57 @@ LAYER_ARGS = (
     "return_state",
     "go_backwards",
     "stateful",
+    "unroll",
     "zero_output_for_mask",
+)
+# Arguments `keras.layers.Layer` itself takes.
+_BASE_LAYER_ARGS = (
+    "name",
+    "trainable",
+    "dtype",
+    "autocast",
+    "activity_regularizer",
+    "input_dim",
+    "input_shape",
+)
+_UNROLL_UNKNOWN_TIME = (  # Keras's words, so that the two layers fail alike
+    "Cannot unroll a RNN if the time dimension is undefined. \n"
+    "- If using a Sequential model, specify the time dimension by passing an `Input()` as your "
+    "first layer.\n"
+    "- If using the functional API, specify the time dimension by passing a `shape` or "
+    "`batch_shape` argument to your `Input()`."
 )
 
 
 def split_layer_kwargs(kwargs: dict) -> tuple[dict, dict]:
-    """Split a sequence layer's keyword arguments into (layer arguments, cell arguments)."""
-    layer_keys = set(LAYER_ARGS) | {"name", "trainable", "dtype", "activity_regularizer"}
+    """Split a sequence layer's keyword arguments into (layer arguments, cell arguments).
+
+    The cell also gets `dtype` and `trainable`, as Keras's layers pass them on.
+    """
+    layer_keys = set(LAYER_ARGS) | set(_BASE_LAYER_ARGS)
     layer_kwargs = {k: v for k, v in kwargs.items() if k in layer_keys}
     cell_kwargs = {k: v for k, v in kwargs.items() if k not in layer_keys}
-    if "dtype" in layer_kwargs:
-        cell_kwargs["dtype"] = layer_kwargs["dtype"]
+    for key in ("dtype", "trainable"):
+        if key in layer_kwargs:
+            cell_kwargs[key] = layer_kwargs[key]
     return layer_kwargs, cell_kwargs
+
+
+def make_cell(layer_cls: type, cell_cls: type, units: int, name: str, cell_kwargs: dict):
+    """`cell_cls(units, name=name, **cell_kwargs)`; an unknown argument is named as the layer's.
+
+    Keras's layers reject one with "Unrecognized keyword arguments passed to LSTM: {...}".
+    """
+    try:
+        return cell_cls(units, name=name, **cell_kwargs)
+    except ValueError as error:
+        prefix = f"Unrecognized keyword arguments passed to {cell_cls.__name__}:"
+        if not str(error).startswith(prefix):
+            raise
+        unknown = str(error)[len(prefix) :]
+        raise ValueError(
+            f"Unrecognized keyword arguments passed to {layer_cls.__name__}:{unknown}"
+        ) from None
 
 
 class Recurrent(keras.layers.Layer):
@@ -268,10 +316,13 @@ class Recurrent(keras.layers.Layer):
             outputs in that (reversed) order, as Keras does.
         stateful: carry the final states of a batch over as the initial states of the next
             one (the batch size must be fixed).
+        unroll: run the steps as a Python-unrolled graph instead of a `tf.while_loop` (same
+            numbers; needs a static time dimension; for short sequences).
         zero_output_for_mask: at masked steps output zeros instead of the previous output.
+        activity_regularizer, name, dtype, trainable: as for any Keras layer.
 
     Call arguments:
-        sequences: `(batch, time, features)`.
+        sequences: `(batch, time, features)`, any numeric dtype (cast to the compute dtype).
         initial_state: list of `(batch, units)` tensors, one per state.
         mask: `(batch, time)` bool, False at steps to skip (they keep the previous state).
         training: whether dropout is active.
@@ -284,6 +335,7 @@ class Recurrent(keras.layers.Layer):
         return_state: bool = False,
         go_backwards: bool = False,
         stateful: bool = False,
+        unroll: bool = False,
         zero_output_for_mask: bool = False,
         **kwargs,
     ):
@@ -293,6 +345,7 @@ class Recurrent(keras.layers.Layer):
         self.return_state = return_state
         self.go_backwards = go_backwards
         self.stateful = stateful
+        self.unroll = unroll
         self.zero_output_for_mask = zero_output_for_mask
         self.supports_masking = True
         self.input_spec = keras.layers.InputSpec(ndim=3)
@@ -329,11 +382,26 @@ class Recurrent(keras.layers.Layer):
                 f"(the size it was built with), got shape {tuple(shape)}."
             )
 
+    def _require_steps(self, sequences: tf.Tensor) -> tf.Tensor:
+        """`sequences`, checked to have at least one step (Keras's layers fail on none, too)."""
+        message = (
+            f"Layer `{self.name}` received an input with 0 timesteps; a recurrent layer needs at "
+            "least one (as Keras's do). `trace` accepts 0 timesteps and returns empty gates."
+        )
+        steps = sequences.shape[1]
+        if steps is not None:
+            if steps == 0:
+                raise tf.errors.InvalidArgumentError(None, None, message)
+            return sequences
+        check = tf.debugging.assert_positive(tf.shape(sequences)[1], message=message)
+        with tf.control_dependencies([check]):
+            return tf.identity(sequences)
+
     @tracking.no_automatic_dependency_tracking
     def _create_state_variables(self, batch_size: int) -> None:
         # Untracked, as in Keras: state variables are not weights, so the weight lists match.
         self.states = [
-            keras.Variable(value, trainable=False, name="rnn_state")
+            keras.Variable(value, trainable=False, dtype=self.variable_dtype, name="rnn_state")
             for value in self.get_initial_state(batch_size)
         ]
 
@@ -352,7 +420,7 @@ class Recurrent(keras.layers.Layer):
     def _initial_states(self, sequences, initial_state) -> list[tf.Tensor]:
         if initial_state is None:
             if self.stateful:
-                return [tf.convert_to_tensor(v) for v in self.states]
+                return [tf.cast(tf.convert_to_tensor(v), self.compute_dtype) for v in self.states]
             return self.get_initial_state(tf.shape(sequences)[0])
         states = (
             list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -362,7 +430,7 @@ class Recurrent(keras.layers.Layer):
                 f"Layer `{self.name}` expects {len(self.state_size)} initial state tensor(s), "
                 f"got {len(states)}."
             )
-        return [tf.convert_to_tensor(s, dtype=self.compute_dtype) for s in states]
+        return [tf.cast(tf.convert_to_tensor(s), self.compute_dtype) for s in states]
 
     def _dropout_masks(self, sequences, states, training):
         cell = self.cell
@@ -377,8 +445,8 @@ class Recurrent(keras.layers.Layer):
             )
         return input_mask, recurrent_mask
 
-    def _loop(self, sequences, states, mask, training, collect_gates: bool):
-        """Run the cell over time.
+    def _loop(self, sequences, states, mask, training, collect_gates: bool, unroll=False):
+        """Run the cell over time, in a `tf.while_loop` or (`unroll`) a Python-unrolled graph.
 
         Returns `(last_output (batch, units), outputs (time, batch, units) or None,
         final_states, gates {name: (time, batch, units)} or None)`, time in processing order.
@@ -394,51 +462,49 @@ class Recurrent(keras.layers.Layer):
             inputs = tf.reverse(inputs, [0])
             mask = None if mask is None else tf.reverse(mask, [0])
         params = cell.recurrent_params()
-        steps = tf.shape(inputs)[0]
-        x_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
         input_params = cell.input_params()
-        mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
         recorded = ((OUTPUT,) if self.return_sequences else ()) + (
             cell.gate_names if collect_gates else ()
         )
-        tas = {key: tf.TensorArray(self.compute_dtype, size=steps) for key in recorded}
 
-        def body(t, prev_output, states, tas):
+        def step(x_t, keep, prev_output, states):
             # The input projection does not depend on the state: TensorFlow runs it for coming
             # steps on another core while this step waits on `h_tm1 U`.
-            x_proj = cell.project_step(x_ta.read(t), input_params)
+            x_proj = cell.project_step(x_t, input_params)
             output, new_states, gates = cell.step(x_proj, states, params, recurrent_mask)
-            if mask_ta is not None:
-                keep = mask_ta.read(t)
+            if keep is not None:
                 new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
                 fill = tf.zeros_like(output) if self.zero_output_for_mask else prev_output
                 output = tf.where(keep, output, fill)
                 gates = {**gates, **_carried_states(cell, new_states)}
             values = {**gates, OUTPUT: output}
-            tas = {key: ta.write(t, values[key]) for key, ta in tas.items()}
-            return t + 1, output, new_states, tas
+            return output, new_states, {key: values[key] for key in recorded}
 
-        _, last_output, final_states, tas = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            (tf.constant(0), tf.zeros_like(states[0]), states, tas),
-            maximum_iterations=steps,
-            parallel_iterations=32,
-            swap_memory=True,
-        )
-        stacked = {key: ta.stack() for key, ta in tas.items()}
+        run = _unrolled_loop if unroll else _while_loop
+        last_output, stacked, final_states = run(step, inputs, mask, states, recorded)
         outputs = stacked.pop(OUTPUT, None)
-        return last_output, outputs, list(final_states), (stacked if collect_gates else None)
+        return last_output, outputs, final_states, (stacked if collect_gates else None)
+
+    def _fused_call(self, sequences, states, mask, training):
+        """`(output, final_states)` from a fused kernel (cuDNN), or None to run the loop."""
+        return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        if self.unroll and sequences.shape[1] is None:
+            raise ValueError(_UNROLL_UNKNOWN_TIME)
+        sequences = self._require_steps(tf.cast(sequences, self.compute_dtype))
         states = self._initial_states(sequences, initial_state)
-        last_output, outputs, final_states, _ = self._loop(
-            sequences, states, mask, training, collect_gates=False
-        )
+        fused = self._fused_call(sequences, states, mask, training)
+        if fused is not None:
+            output, final_states = fused
+        else:
+            last_output, outputs, final_states, _ = self._loop(
+                sequences, states, mask, training, collect_gates=False, unroll=self.unroll
+            )
+            output = tf.transpose(outputs, [1, 0, 2]) if self.return_sequences else last_output
         if self.stateful:
             for variable, state in zip(self.states, final_states):
                 variable.assign(state)
-        output = tf.transpose(outputs, [1, 0, 2]) if self.return_sequences else last_output
         if self.return_state:
             return output, *final_states
         return output
@@ -446,26 +512,29 @@ class Recurrent(keras.layers.Layer):
     def trace(self, inputs, mask=None, initial_state=None) -> dict[str, tf.Tensor]:
         """Per-step activations of every gate, in inference mode.
 
-        Runs the same loop and step code as `call`. Time in the result runs in the order of
-        `inputs` (index t is the step that read `inputs[:, t]`) even with `go_backwards`. At a
-        masked step the gate entries hold what the cell computed from that step's input (then
-        discarded), while `"hidden"` (and `"cell"`) hold the state carried through unchanged.
-        Stateful layers start from their current state and do not update it.
+        Runs the same step code as `call` in a `tf.while_loop` (never cuDNN, never unrolled).
+        Time in the result runs in the order of `inputs` (index t is the step that read
+        `inputs[:, t]`) even with `go_backwards`. At a masked step the gate entries hold what
+        the cell computed from that step's input (then discarded), while `"hidden"` (and
+        `"cell"`) hold the state carried through unchanged. Stateful layers start from their
+        current state and do not update it. 0 timesteps give `(batch, 0, units)` gates.
 
         Args:
-            inputs: `(batch, time, features)`.
+            inputs: `(batch, time, features)`, any numeric dtype.
             mask: `(batch, time)` bool or None.
             initial_state: list of `(batch, units)` tensors or None.
         Returns:
-            `{gate_name: (batch, time, units)}` with keys `cell.gate_names`.
+            `{gate_name: (batch, time, units)}` with keys `cell.gate_names`, compute dtype.
         """
-        inputs = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
+        inputs = tf.cast(tf.convert_to_tensor(inputs), self.compute_dtype)
         if not self.built:
             self._check_rank(inputs.shape)
             self.build(inputs.shape)
         self._check_features(inputs.shape)
-        states = self._initial_states(inputs, initial_state)
-        _, _, _, gates = self._loop(inputs, states, mask, training=False, collect_gates=True)
+        # As `__call__` does for `call`: mixed precision reads float32 weights as compute dtype.
+        with AutocastScope(self.compute_dtype):
+            states = self._initial_states(inputs, initial_state)
+            _, _, _, gates = self._loop(inputs, states, mask, training=False, collect_gates=True)
         if self.go_backwards:
             gates = {g: tf.reverse(v, [0]) for g, v in gates.items()}
         return {g: tf.transpose(v, [1, 0, 2]) for g, v in gates.items()}
@@ -509,11 +578,59 @@ class Recurrent(keras.layers.Layer):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         layer_config = {arg: getattr(self, arg) for arg in LAYER_ARGS}
+        layer_config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**super().get_config(), **cell_config, **layer_config}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _while_loop(step, inputs, mask, states, recorded):
+    """`step` over time in a `tf.while_loop`: `(last_output, {key: (time, ...)}, states)`."""
+    steps = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+    x_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
+    mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    tas = {key: tf.TensorArray(inputs.dtype, size=steps) for key in recorded}
+
+    def body(t, prev_output, states, tas):
+        keep = None if mask_ta is None else mask_ta.read(t)
+        output, new_states, values = step(x_ta.read(t), keep, prev_output, states)
+        tas = {key: ta.write(t, values[key]) for key, ta in tas.items()}
+        return t + 1, output, new_states, tas
+
+    first_output = tf.zeros_like(states[0])
+    _, last_output, final_states, tas = tf.while_loop(
+        lambda t, *_: t < steps,
+        body,
+        (tf.constant(0), first_output, states, tas),
+        maximum_iterations=steps,
+        parallel_iterations=32,
+        swap_memory=True,
+    )
+    empty = first_output[None][:0]  # (0, batch, units)
+    stacked = {key: _stack(ta, steps, empty) for key, ta in tas.items()}
+    return last_output, stacked, list(final_states)
+
+
+def _stack(ta: tf.TensorArray, steps, empty: tf.Tensor) -> tf.Tensor:
+    # A TensorArray of size 0 cannot be stacked without a fully static element shape.
+    if isinstance(steps, int):
+        return ta.stack() if steps > 0 else empty
+    return tf.cond(steps > 0, ta.stack, lambda: empty)
+
+
+def _unrolled_loop(step, inputs, mask, states, recorded):
+    """`step` over a static time axis as straight-line graph, as `_while_loop` returns it."""
+    x_steps = tf.unstack(inputs)
+    keeps = [None] * len(x_steps) if mask is None else tf.unstack(mask)
+    output = tf.zeros_like(states[0])
+    values = {key: [] for key in recorded}
+    for x_t, keep in zip(x_steps, keeps):
+        output, states, step_values = step(x_t, keep, output, states)
+        for key in recorded:
+            values[key].append(step_values[key])
+    return output, {key: tf.stack(v) for key, v in values.items()}, list(states)
 
 
 def _carried_states(cell: RecurrentCell, states: list[tf.Tensor]) -> dict[str, tf.Tensor]:

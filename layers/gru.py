@@ -8,7 +8,14 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers.base import Recurrent, RecurrentCell, _get_activation, split_layer_kwargs
+from layers import cudnn
+from layers.base import (
+    Recurrent,
+    RecurrentCell,
+    _get_activation,
+    make_cell,
+    split_layer_kwargs,
+)
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -36,6 +43,7 @@ class GRUCell(RecurrentCell):
     """
 
     gate_count = 3
+    takes_implementation = True
     gate_names = ("update", "reset", "candidate", "hidden")
 
     def __init__(
@@ -111,10 +119,19 @@ class GRU(Recurrent):
     TensorShape([2, 10, 4])
     """
 
-    def __init__(self, units: int, **kwargs):
+    fused_kernel = "gru"
+    keras_cell_cls = keras.layers.GRUCell
+
+    def __init__(self, units: int, use_cudnn: Any = "auto", **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        cell = GRUCell(units, name="gru_cell", **cell_kwargs)
+        cell = make_cell(type(self), GRUCell, units, "gru_cell", cell_kwargs)
         super().__init__(cell, **layer_kwargs)
+        self.use_cudnn = cudnn.check_use_cudnn(use_cudnn)
+        if cudnn.may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
+            self.supports_jit = False
+
+    def _fused_call(self, sequences, states, mask, training):
+        return cudnn.fused_call(self, sequences, states, mask, training)
 
     @property
     def recurrent_activation(self):
@@ -123,3 +140,6 @@ class GRU(Recurrent):
     @property
     def reset_after(self) -> bool:
         return self.cell.reset_after
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}

@@ -8,7 +8,14 @@ import keras
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers.base import Recurrent, RecurrentCell, _get_activation, split_layer_kwargs
+from layers import cudnn
+from layers.base import (
+    Recurrent,
+    RecurrentCell,
+    _get_activation,
+    make_cell,
+    split_layer_kwargs,
+)
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -37,6 +44,7 @@ class LSTMCell(RecurrentCell):
     """
 
     gate_count = 4
+    takes_implementation = True
     gate_names = ("input", "forget", "candidate", "output", "cell", "hidden")
 
     def __init__(
@@ -107,10 +115,19 @@ class LSTM(Recurrent):
     ['candidate', 'cell', 'forget', 'hidden', 'input', 'output']
     """
 
-    def __init__(self, units: int, **kwargs):
+    fused_kernel = "lstm"
+    keras_cell_cls = keras.layers.LSTMCell
+
+    def __init__(self, units: int, use_cudnn: Any = "auto", **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        cell = LSTMCell(units, name="lstm_cell", **cell_kwargs)
+        cell = make_cell(type(self), LSTMCell, units, "lstm_cell", cell_kwargs)
         super().__init__(cell, **layer_kwargs)
+        self.use_cudnn = cudnn.check_use_cudnn(use_cudnn)
+        if cudnn.may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
+            self.supports_jit = False
+
+    def _fused_call(self, sequences, states, mask, training):
+        return cudnn.fused_call(self, sequences, states, mask, training)
 
     @property
     def recurrent_activation(self):
@@ -119,3 +136,6 @@ class LSTM(Recurrent):
     @property
     def unit_forget_bias(self) -> bool:
         return self.cell.unit_forget_bias
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}

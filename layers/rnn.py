@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from layers.base import Recurrent, RecurrentCell, split_layer_kwargs
+from layers.base import Recurrent, RecurrentCell, make_cell, split_layer_kwargs
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -42,5 +42,5 @@ class SimpleRNN(Recurrent):
 
     def __init__(self, units: int, **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        cell = SimpleRNNCell(units, name="simple_rnn_cell", **cell_kwargs)
+        cell = make_cell(type(self), SimpleRNNCell, units, "simple_rnn_cell", cell_kwargs)
         super().__init__(cell, **layer_kwargs)

@@ -1,0 +1,109 @@
+"""cuDNN's fused LSTM and GRU kernels, taken exactly where Keras's built-in layers take them.
+
+Keras's `LSTM`/`GRU` call `keras.src.backend.lstm` / `gru`, which run cuDNN and raise
+`NotImplementedError` where it cannot be used (no GPU, an activation other than tanh/sigmoid, no
+bias, `unroll`, GRU `reset_after=False`, or an op that cannot be placed); the layer then runs its
+loop, or raises with `use_cudnn=True`. Ours call the same functions under the same conditions,
+so on a GPU `call` runs the same kernel with the same numbers; `trace` always runs our loop.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras.src import backend
+
+USE_CUDNN_VALUES = ("auto", True, False)
+# Keras's words (keras/src/layers/rnn/lstm.py), so that both layers fail alike.
+NOT_SUPPORTED = (
+    "use_cudnn=True was specified, but cuDNN is not supported for this layer configuration "
+    "with this backend. Pass use_cudnn='auto' to fallback to a non-cuDNN implementation."
+)
+
+
+def check_use_cudnn(value: Any) -> Any:
+    """`value` if it is one of "auto", True, False (Keras's check), else a `ValueError`."""
+    if value not in USE_CUDNN_VALUES:
+        raise ValueError(
+            "Received an invalid value for argument `use_cudnn`, expected one of "
+            f"{{'auto', True, False}}, got use_cudnn={value!r}."
+        )
+    return value
+
+
+@functools.cache
+def _keras_config_keys(keras_cell_cls: type) -> frozenset[str]:
+    return frozenset(keras_cell_cls(1).get_config()) | {"implementation"}
+
+
+def computes_keras_cell(cell: keras.layers.Layer, keras_cell_cls: type) -> bool:
+    """Whether `cell` computes Keras's cell: no option of its config beyond Keras's (no variant).
+
+    Variant switches appear in a cell's config only when set away from Keras's maths.
+    """
+    return set(cell.get_config()) <= _keras_config_keys(keras_cell_cls)
+
+
+def may_use_cudnn(layer) -> bool:
+    """Keras's `cudnn_ok` for `layer`'s arguments and this machine (a GPU is visible)."""
+    cell = layer.cell
+    reset_after = getattr(cell, "reset_after", None)
+    return bool(
+        layer.use_cudnn in ("auto", True)
+        and layer.fused_kernel is not None
+        and computes_keras_cell(cell, layer.keras_cell_cls)
+        and backend.cudnn_ok(
+            cell.activation, cell.recurrent_activation, layer.unroll, cell.use_bias, reset_after
+        )
+    )
+
+
+def fused_call(layer, sequences, states, mask, training):
+    """`(output, final_states)` from cuDNN, or None where Keras's layer would run its loop.
+
+    Follows `keras.layers.LSTM.inner_loop`: only without recurrent dropout, input dropout
+    applied to the whole sequence, `NotImplementedError` from the backend means "use the
+    loop", and `use_cudnn=True` raises Keras's `ValueError` where cuDNN cannot be used.
+    """
+    cell = layer.cell
+    if (
+        layer.use_cudnn in ("auto", True)
+        and not cell.recurrent_dropout
+        and computes_keras_cell(cell, layer.keras_cell_cls)
+    ):
+        input_mask, _ = layer._dropout_masks(sequences, states, training)
+        if input_mask is not None:
+            sequences = sequences * input_mask[:, None, :]
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        try:
+            last_output, outputs, final_states = _run_kernel(layer, sequences, states, mask)
+        except NotImplementedError:
+            pass
+        else:
+            layer.supports_jit = False
+            output = outputs if layer.return_sequences else last_output
+            return output, [tf.cast(s, layer.compute_dtype) for s in final_states]
+    if layer.use_cudnn is True:
+        raise ValueError(NOT_SUPPORTED)
+    return None
+
+
+def _run_kernel(layer, sequences, states, mask):
+    cell = layer.cell
+    common = {
+        "kernel": cell.kernel,
+        "recurrent_kernel": cell.recurrent_kernel,
+        "bias": cell.bias,
+        "activation": cell.activation,
+        "recurrent_activation": cell.recurrent_activation,
+        "return_sequences": layer.return_sequences,
+        "go_backwards": layer.go_backwards,
+        "unroll": layer.unroll,
+    }
+    if layer.fused_kernel == "lstm":
+        return backend.lstm(sequences, states[0], states[1], mask, **common)
+    return backend.gru(sequences, states[0], mask, reset_after=cell.reset_after, **common)
