@@ -123,17 +123,19 @@ def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
 
 @contextlib.contextmanager
 def _without_cudnn(model: keras.Model) -> Iterator[None]:
-    """Trace Keras's built-in LSTM/GRU layers with `use_cudnn=False`, whatever they were built with.
+    """Trace every LSTM/GRU layer, Keras's and ours, with `use_cudnn=False` whatever its setting.
 
     A graph traced with cuDNN (`use_cudnn="auto"` on a GPU) holds `CudnnRNNV3`, which has no CPU
     kernel; the generic loop computes the same function and runs everywhere.
     """
     import keras
 
+    import layers
+
     cudnn_capable = [
         layer
         for layer in _all_layers(model)
-        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU, layers.LSTM, layers.GRU))
     ]
     previous = [layer.use_cudnn for layer in cudnn_capable]
     for layer in cudnn_capable:
