@@ -7,7 +7,7 @@ configuration is known to be valid.
 from __future__ import annotations
 
 import logging
-import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,12 @@ from omegaconf import DictConfig
 
 from data.base import Task
 from experiments import outputs
+from experiments.divergence import DivergenceError, DivergenceGuard
 from experiments.export import export_saved_model
+from experiments.gates import retention_metrics
 from experiments.logger import RunLogger
 from experiments.models import build_model
+from experiments.resume import BackupUnreadableError, ResumableEarlyStopping, RunBackup
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +75,11 @@ def fit(
 ) -> int:
     """Compile and train on the train split, validating on val; return the epochs completed.
 
-    Resumes from `run_dir/backup` when an earlier attempt was killed mid-training.
+    Resumes from `run_dir/backup` when an earlier attempt was killed mid-training; a backup
+    that cannot be read is removed with a warning and the run starts over.
 
     Raises:
-        FloatingPointError: the training loss became NaN or infinite.
+        DivergenceError: the loss became NaN/inf or exploded (`experiments.divergence`).
     """
     splits = task.splits()
     train, val = splits["train"], splits["val"]
@@ -85,29 +89,33 @@ def fit(
         metrics=["accuracy"] if task.spec.is_classification else ["mae"],
         jit_compile=trainer.jit_compile,
     )
-    control = [
-        keras.callbacks.BackupAndRestore(str(run_dir / outputs.BACKUP)),
-        keras.callbacks.TerminateOnNaN(),
-    ]
+    guard = DivergenceGuard()
+    stateful: dict[str, Any] = {"divergence": guard}
     if trainer.patience is not None:
-        control.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=trainer.patience, restore_best_weights=True
-            )
+        stateful["early_stopping"] = ResumableEarlyStopping(
+            monitor="val_loss", patience=trainer.patience, restore_best_weights=True
         )
+    backup = RunBackup(run_dir / outputs.BACKUP, stateful)
+    try:
+        initial_epoch = backup.restore(model)
+    except BackupUnreadableError as exc:
+        log.warning("%s: starting this run over", exc)
+        shutil.rmtree(backup.backup_dir)
+        initial_epoch = 0
+    if initial_epoch:
+        log.info("resuming after epoch %d from %s", initial_epoch, backup.backup_dir)
     history = model.fit(
         train.x,
         train.y,
         validation_data=(val.x, val.y),
         batch_size=trainer.batch_size,
         epochs=trainer.epochs,
-        callbacks=control + callbacks,
+        initial_epoch=initial_epoch,
+        callbacks=[*stateful.values(), *callbacks, backup],  # backup last: it saves their state
         verbose=verbose,
     )
-    losses = history.history.get("loss", [])
-    if any(not math.isfinite(loss) for loss in losses):
-        bad = history.epoch[next(i for i, loss in enumerate(losses) if not math.isfinite(loss))]
-        raise FloatingPointError(f"training loss became NaN/inf in epoch {bad + 1}")
+    if guard.reason is not None:
+        raise DivergenceError(guard.reason)
     return history.epoch[-1] + 1 if history.epoch else trainer.epochs
 
 
@@ -118,7 +126,7 @@ def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float
     test_loss = scores["loss"]
     y_pred = model.predict(test.x, batch_size=batch_size, verbose=0)
     if not np.all(np.isfinite(y_pred)):
-        raise FloatingPointError("the model's test predictions contain NaN/inf")
+        raise DivergenceError("the model's test predictions contain NaN/inf")
     metrics = {"test_loss": float(test_loss)}
     metrics |= {f"test_{key}": float(value) for key, value in task.metrics(y_pred, test).items()}
     metrics |= {f"baseline_{key}": float(value) for key, value in task.baselines().items()}
@@ -146,6 +154,7 @@ def run(
         "epochs": epochs,
         "train_seconds": round(train_seconds, 3),
         **evaluate(model, task, cfg.trainer.batch_size),
+        **retention_metrics(model, task.splits()["val"]),  # context_switch only
     }
     model.save(run_dir / outputs.MODEL)
     if cfg.export:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback bef
 PROGRESS = "progress.log"  # one line per finished job of the current sweep invocation
 RESULTS = "results.csv"
 PLOT = "metric_vs_seq_len.png"
+LOCK = "run.lock"  # held (flock) by the process training the run; names its pid and host
+NUMBERS = ("seq_len", "seed", "params", "epochs", "train_seconds")  # plus test_*, baseline_*
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,14 +45,45 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any] | None:
-    """The run's `metrics.json`, or None when it is absent or unreadable."""
+    """The run's `metrics.json`, or None when it is absent or not a JSON object."""
     try:
-        return json.loads((run_dir / METRICS).read_text())
+        record = json.loads((run_dir / METRICS).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
-def is_complete(run_dir: Path) -> bool:
-    """True when the run's `metrics.json` says `status: ok`."""
+def record_problem(record: Any) -> str | None:
+    """Why a `metrics.json` cannot be used (not an object, an unknown status, a number field
+    that is not a number), or None when it can."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    if record.get("status") not in ("ok", "failed"):
+        return f"status {record.get('status')!r} is not ok/failed"
+    for key, value in record.items():
+        numeric = key in NUMBERS or key.startswith(("test_", "baseline_"))
+        if numeric and value is not None and not isinstance(value, int | float):
+            return f"{key} is {value!r}, not a number"
+    return None
+
+
+def missing_artifacts(run_dir: Path, export: bool) -> list[str]:
+    """The files a finished run must have that `run_dir` lacks."""
+    needed = [MODEL] + ([f"{SAVED_MODEL}/saved_model.pb"] if export else [])
+    return [name for name in needed if not (run_dir / name).exists()]
+
+
+def remove_artifacts(run_dir: Path) -> None:
+    """Delete `model.keras` and `saved_model/`, e.g. before a run is trained again."""
+    (run_dir / MODEL).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / SAVED_MODEL, ignore_errors=True)
+
+
+def is_complete(run_dir: Path, export: bool) -> bool:
+    """True when the run's `metrics.json` is readable and says `ok`, and its artifacts exist."""
     metrics = read_metrics(run_dir)
-    return metrics is not None and metrics.get("status") == "ok"
+    return (
+        record_problem(metrics) is None
+        and metrics["status"] == "ok"
+        and not missing_artifacts(run_dir, export)
+    )

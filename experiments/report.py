@@ -45,12 +45,21 @@ def load_runs(sweep_dir: Path) -> pd.DataFrame:
     """One row per run directory: its `metrics.json`, plus `run` (the directory's name).
 
     Runs listed in the sweep's `sweep.json` (their directory names) without a `metrics.json`
-    (killed, or not run yet) appear with `status: missing`.
+    (killed, or not run yet) appear with `status: missing`; a `metrics.json` that is not a JSON
+    object or holds a non-number where a number belongs, with `status: unreadable`.
     """
     rows = []
     for path in sorted(sweep_dir.glob(f"**/{outputs.METRICS}")):
-        record = outputs.read_metrics(path.parent) or {"status": "failed", "error": "unreadable"}
-        rows.append({"run": str(path.parent.relative_to(sweep_dir)), **record})
+        run = str(path.parent.relative_to(sweep_dir))
+        try:
+            record = json.loads(path.read_text())
+            problem = outputs.record_problem(record)
+        except (OSError, ValueError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem is None:
+            rows.append({"run": run, **record})
+        else:
+            rows.append({"run": run, "status": "unreadable", "error": f"metrics.json: {problem}"})
     plan_path = sweep_dir / outputs.SWEEP_PLAN
     if plan_path.exists():
         done = {row["run"] for row in rows}

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from data.base import Task
 from experiments import outputs
+from experiments.runlock import RunLock
 from experiments.schema import register_schemas, validate_config
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: C++ info lines
@@ -76,22 +77,38 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def _skip_reason(cfg: DictConfig, run_dir: Path) -> str | None:
+    """Why the run needs no training (an ok `metrics.json` and every artifact), or None."""
+    if not outputs.is_complete(run_dir, export=cfg.export):
+        return None
+    return f"{run_dir} already has an ok {outputs.METRICS}: skipped"
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train, evaluate and save one run into `cfg.output_dir`; return what `metrics.json` holds.
 
-    A run whose `metrics.json` already says `ok` is not trained again (its record comes back
-    with `skipped: True`). A run that raises (a config value its task or logger refuses
-    included) or whose loss turns NaN is recorded with `status: failed` and its `error`, and
-    does not raise: one failing run must not sink its sweep. The command line checks the config
-    before any run starts (`experiments.callbacks`), so bad input never gets this far there.
+    A run whose `metrics.json` already says `ok` and whose `model.keras` (and `saved_model/`
+    with `export=true`) exist is not trained again (its record comes back with `skipped: True`);
+    a failed, unreadable or incomplete one is. The run directory is claimed first
+    (`experiments.runlock`): a second process waits for the first instead of training beside it.
+    A run that raises (a config value its task or logger refuses included) or diverges is
+    recorded with `status: failed` and its `error`, and does not raise: one failing run must not
+    sink its sweep. The command line checks the config before any run starts
+    (`experiments.preflight`), so bad input never gets this far there.
     """
     run_dir = Path(cfg.output_dir)
-    previous = outputs.read_metrics(run_dir)
-    if previous is not None and previous.get("status") == "ok":
-        log.info("%s already has an ok %s: skipped", run_dir, outputs.METRICS)
-        return {**previous, "skipped": True}
+    with RunLock(run_dir):
+        reason = _skip_reason(cfg, run_dir)
+        if reason is not None:
+            log.info(reason)
+            return {**outputs.read_metrics(run_dir), "skipped": True}
+        return _train_claimed(cfg, run_dir)
 
+
+def _train_claimed(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """`train` once the run directory is this process's."""
     record: dict[str, Any] = _identity(cfg)
+    outputs.remove_artifacts(run_dir)  # of an earlier attempt that did not finish ok
     try:
         task = validate_config(cfg)
         hparams = run_hparams(cfg, task)
@@ -108,6 +125,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.exception("run failed")
         record |= {"status": "failed", "error": _failure(exc)}
     outputs.write_json(run_dir / outputs.METRICS, record)
+    return record
+
+
+def record_failure(cfg: DictConfig, error: str) -> dict[str, Any]:
+    """Write and return a failed record for a run that died without writing its own (a killed
+    worker): its identity, `status: failed` and `error`."""
+    record = {**_identity(cfg), "status": "failed", "error": error}
+    outputs.write_json(Path(cfg.output_dir) / outputs.METRICS, record)
     return record
 
 

@@ -16,7 +16,6 @@ from tensorflow.python.framework import config as tf_config
 from data import ContextSwitchTask
 from data.base import TaskSpec
 from experiments import outputs
-from experiments.logger import RunLogger
 from experiments.models import build_model
 from experiments.train import train
 from tests.conftest import CONF, REPO
@@ -166,40 +165,18 @@ def test_a_run_that_raises_is_recorded_as_failed(tiny_cfg, tmp_path):
     assert json.loads((tmp_path / "run" / outputs.METRICS).read_text())["status"] == "failed"
 
 
-class KillAfterEpoch(RunLogger):
-    """Stops the process (as a kill would) once `epoch` (0-based) has ended and been backed up."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def callbacks(self, model, task, log_dir):
-        def on_epoch_end(epoch, logs=None):
-            if epoch == self.epoch:
-                raise KeyboardInterrupt
-
-        return [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)]
-
-
-class RecordEpochs(RunLogger):
-    """Remembers the epochs `fit` runs (class attribute: instances come from instantiate)."""
-
-    seen: list[int] = []
-
-    def callbacks(self, model, task, log_dir):
-        RecordEpochs.seen = []
-        return [keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: self.seen.append(e))]
-
-
 def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
-    cfg = tiny_cfg("model=lstm", "trainer.epochs=3", "+logger.epoch=1")
-    cfg.logger._target_ = f"{__name__}.KillAfterEpoch"
+    from tests.test_robustness import RecordEpochs
+
+    cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
+    cfg.logger = {"_target_": "tests.test_robustness.StopAt", "epoch": 2}
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
-    assert (tmp_path / "run" / outputs.BACKUP).exists()
+    assert (tmp_path / "run" / outputs.BACKUP / "epoch-2").exists()
     assert not (tmp_path / "run" / outputs.METRICS).exists()
 
     cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
-    cfg.logger._target_ = f"{__name__}.RecordEpochs"
+    cfg.logger._target_ = "tests.test_robustness.RecordEpochs"
     record = train(cfg)
     assert record["status"] == "ok"
     assert RecordEpochs.seen == [2]  # epochs 0 and 1 were done before the kill

@@ -1,0 +1,199 @@
+"""Failures, interrupts and bad input, forced deterministically (never through floating-point
+overflow, which differs between CPUs): diverged runs, torn backups, resume with early stopping,
+deleted artifacts, garbled records, run locks."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import keras
+import numpy as np
+import pytest
+
+from experiments import outputs
+from experiments.logger import RunLogger
+from experiments.report import report
+from experiments.resume import WEIGHTS
+from experiments.train import train
+
+HOOKS = __name__
+
+
+class PoisonWeights(RunLogger):
+    """A test hook (`logger._target_=tests.test_robustness.PoisonWeights`): at the end of epoch
+    `epoch` (0-based) it sets the output layer's kernel to NaN (`poison: nan`), scales it by 1e6
+    (`explode`: a huge but finite loss), or kills the process with SIGKILL as the out-of-memory
+    killer would (`kill`); `none` does nothing."""
+
+    def __init__(self, poison: str = "none", epoch: int = 0) -> None:
+        self.poison, self.epoch = poison, epoch
+
+    def callbacks(self, model, task, log_dir):
+        def on_epoch_end(epoch, logs=None):
+            if epoch != self.epoch or self.poison == "none":
+                return
+            if self.poison == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            kernel = model.get_layer("head").kernel
+            factor = np.nan if self.poison == "nan" else 1e6
+            kernel.assign(kernel.numpy() * factor)
+
+        return [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)]
+
+
+class StopAt(RunLogger):
+    """Raises KeyboardInterrupt when epoch `epoch` (0-based) begins: epochs before it are done
+    and backed up, as after a kill between two epochs."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def callbacks(self, model, task, log_dir):
+        def on_epoch_begin(epoch, logs=None):
+            if epoch == self.epoch:
+                raise KeyboardInterrupt
+
+        return [keras.callbacks.LambdaCallback(on_epoch_begin=on_epoch_begin)]
+
+
+def hooked(tiny_cfg, target: str, *overrides: str, **params):
+    """The tiny config with the logger replaced by one of this module's hooks."""
+    cfg = tiny_cfg(*overrides)
+    cfg.logger = {"_target_": f"{HOOKS}.{target}", **params}
+    return cfg
+
+
+def test_a_loss_that_explodes_but_stays_finite_is_recorded_as_failed(tiny_cfg, tmp_path):
+    cfg = hooked(
+        tiny_cfg, "PoisonWeights", "model=gru", "trainer.epochs=3", "export=false", poison="explode"
+    )
+    record = train(cfg)
+    assert record["status"] == "failed"
+    assert record["error"].startswith("DivergenceError: loss ")
+    assert "over 100× the starting loss" in record["error"]
+    assert not (tmp_path / "run" / outputs.BACKUP).exists()  # a rerun starts over, not diverged
+
+
+def interrupted(tiny_cfg, epoch: int, *overrides: str):
+    """Train until epoch `epoch` begins, then stop as a kill would; return the run directory."""
+    cfg = hooked(tiny_cfg, "StopAt", *overrides, epoch=epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    return cfg
+
+
+def test_a_torn_backup_means_start_over_with_a_warning(tiny_cfg, tmp_path, caplog):
+    interrupted(tiny_cfg, 2, "model=gru", "trainer.epochs=3", "export=false")
+    backup = tmp_path / "run" / outputs.BACKUP
+    (checkpoint,) = backup.glob("epoch-*")
+    assert checkpoint.name == "epoch-2"
+    weights = checkpoint / WEIGHTS
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # torn mid-write
+    (backup / "training_metadata.json").write_text("")  # Keras's BackupAndRestore layout, empty
+    record = train(tiny_cfg("model=gru", "trainer.epochs=3", "export=false"))
+    assert record["status"] == "ok" and record["epochs"] == 3
+    assert "unreadable" in caplog.text and "starting this run over" in caplog.text
+
+
+def test_a_kill_while_the_backup_is_written_keeps_the_previous_epoch(
+    tiny_cfg, tmp_path, monkeypatch
+):
+    """Saving epoch 2 dies half way through the weights file: epoch 1 must still resume."""
+    real_save = keras.Model.save_weights
+
+    def dying_save(model, path, *args, **kwargs):
+        real_save(model, path, *args, **kwargs)
+        if "epoch-2" in str(path):
+            path.write_bytes(path.read_bytes()[:100])
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save_weights", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_cfg("model=gru", "trainer.epochs=3", "export=false"))
+    monkeypatch.undo()
+    cfg = hooked(tiny_cfg, "RecordEpochs", "model=gru", "trainer.epochs=3", "export=false")
+    record = train(cfg)
+    assert record["status"] == "ok"
+    assert RecordEpochs.seen == [1, 2]  # resumed after epoch 1, the last complete checkpoint
+
+
+class RecordEpochs(RunLogger):
+    """Remembers the epochs `fit` runs (class attribute: instances come from instantiate)."""
+
+    seen: list[int] = []
+
+    def callbacks(self, model, task, log_dir):
+        RecordEpochs.seen = []
+        return [keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: self.seen.append(e))]
+
+
+EARLY = [
+    "model=gru",
+    "export=false",
+    "deterministic=true",
+    "trainer.epochs=12",
+    "trainer.patience=2",
+]
+EARLY += ["trainer.learning_rate=0.03"]  # overfits 200 sentences fast: val_loss turns up early
+
+
+def test_resume_with_early_stopping_equals_an_uninterrupted_run(tiny_cfg, tmp_path):
+    whole = train(tiny_cfg(*EARLY))
+    assert whole["status"] == "ok"
+    assert whole["epochs"] < 12  # early stopping did stop this run
+    outputs_dir = tmp_path / "run"
+    for path in sorted(outputs_dir.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    interrupted(tiny_cfg, whole["epochs"] - 1, *EARLY)  # stopped one epoch before it stopped
+    resumed = train(tiny_cfg(*EARLY))
+    assert resumed["epochs"] == whole["epochs"]
+    for key in ("test_loss", "test_accuracy"):
+        assert resumed[key] == whole[key], key
+
+
+def test_a_run_with_a_deleted_artifact_is_trained_again(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("model=gru", "export=true", "trainer.epochs=1")
+    assert train(cfg)["status"] == "ok"
+    for artifact in (outputs.MODEL, f"{outputs.SAVED_MODEL}/saved_model.pb"):
+        (tmp_path / "run" / artifact).unlink()
+        again = train(cfg)
+        assert not again.get("skipped"), artifact
+        assert again["status"] == "ok" and (tmp_path / "run" / artifact).exists()
+    assert train(cfg)["skipped"] is True
+
+
+def test_a_rerun_trains_a_failed_run_again(tiny_cfg, tmp_path):
+    cfg = hooked(tiny_cfg, "PoisonWeights", "model=gru", "export=false", poison="nan")
+    assert train(cfg)["status"] == "failed"
+    again = train(tiny_cfg("model=gru", "export=false"))
+    assert again["status"] == "ok" and not again.get("skipped")
+
+
+@pytest.mark.parametrize(
+    "garbled", ['{"status": "ok", "test_mse": "abc"}', "[1, 2]", '{"status": "ok"', "null"]
+)
+def test_a_garbled_metrics_json_is_listed_as_unreadable(tmp_path, capsys, garbled):
+    good = {"model": "rnn", "data": "adding", "seq_len": 10, "seed": 0, "params": 1, "status": "ok"}
+    good |= {"primary_metric": "mse", "higher_is_better": False, "test_mse": 0.1}
+    outputs.write_json(tmp_path / "ok_run" / outputs.METRICS, good | {"baseline_mse": 0.16})
+    (tmp_path / "bad_run").mkdir()
+    (tmp_path / "bad_run" / outputs.METRICS).write_text(garbled)
+    result = report(tmp_path)
+    printed = capsys.readouterr().out
+    assert result.n_failed == 1
+    assert "bad_run: unreadable" in printed
+    assert "1 of 2 runs ok" in printed and "0.1" in printed
+
+
+def test_the_run_lock_is_exclusive_and_a_dead_owners_lock_is_taken_over(tmp_path):
+    from experiments.runlock import RunLock, RunLockedError
+
+    (tmp_path / outputs.LOCK).write_text("pid 999999 on a-host-that-died\n")  # stale
+    with RunLock(tmp_path, wait=False) as lock:
+        assert f"pid {os.getpid()}" in (tmp_path / outputs.LOCK).read_text()
+        with pytest.raises(RunLockedError, match=f"pid {os.getpid()}"):
+            RunLock(tmp_path, wait=False).__enter__()
+        assert lock.path.exists()
+    with RunLock(tmp_path, wait=False):
+        pass
