@@ -48,8 +48,12 @@ def rnn_step(x, h, kernel, recurrent_kernel, bias):
     return [h_new], {"hidden": h_new}
 
 
-def run(kind: str, x, weights, units, mask=None, go_backwards=False, reset_after=True):
-    """Run a cell over `x (batch, time, features)` with Keras's masking rules.
+def run(
+    kind: str, x, weights, units, mask=None, go_backwards=False, reset_after=True,
+    initial_state=None,
+):  # fmt: skip
+    """Run a cell over `x (batch, time, features)` with Keras's masking rules, from zero states
+    or from `initial_state` (a list of `(batch, units)`: `[h, c]` for the LSTM, `[h]` otherwise).
 
     Returns (outputs (batch, time, units) in processing order, final states, gates
     {name: (batch, time, units)} in input order, carried states at masked steps).
@@ -58,6 +62,8 @@ def run(kind: str, x, weights, units, mask=None, go_backwards=False, reset_after
     kernel, recurrent_kernel = weights[0], weights[1]
     bias = weights[2] if len(weights) > 2 else None
     states = [np.zeros((batch, units))] * (2 if kind == "lstm" else 1)
+    if initial_state is not None:
+        states = [np.asarray(state, np.float64) for state in initial_state]
     prev_out = np.zeros((batch, units))
     order = range(steps - 1, -1, -1) if go_backwards else range(steps)
     outputs, gates_by_t = [], {}
