@@ -1,0 +1,363 @@
+"""Drop-in for Keras: every argument, config, dtype and error of Keras's own layers, and cuDNN.
+
+Each test puts one of our layers beside Keras's `SimpleRNN` / `LSTM` / `GRU` built the same way
+and compares what a Keras user sees: outputs, states, weights, configs, dtypes, error types and
+messages. cuDNN dispatch is checked on a CPU by letting Keras's backend believe a GPU is present
+and comparing the graphs both layers trace; the tests that run cuDNN need a GPU and skip without.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import layers
+from layers import cudnn
+
+UNITS = 3
+FEATURES = 2
+PAIRS = [
+    (layers.SimpleRNN, keras.layers.SimpleRNN),
+    (layers.LSTM, keras.layers.LSTM),
+    (layers.GRU, keras.layers.GRU),
+]
+IDS = ["rnn", "lstm", "gru"]
+GATED = PAIRS[1:]
+HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
+
+
+def _pair(ours_cls, keras_cls, input_shape=(None, None, FEATURES), **kwargs):
+    """Both layers with `kwargs`, built, Keras's random weights copied into ours."""
+    ours, theirs = ours_cls(UNITS, **kwargs), keras_cls(UNITS, **kwargs)
+    for layer in (ours, theirs):
+        layer.build(input_shape)
+    rng = np.random.default_rng(0)
+    theirs.set_weights([rng.normal(scale=0.5, size=w.shape) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _assert_close(ours, theirs, atol: float = 1e-5) -> None:
+    ours, theirs = _as_list(ours), _as_list(theirs)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(np.asarray(a, "float32"), np.asarray(b, "float32"), atol=atol)
+
+
+def _raised(fn) -> Exception:
+    with pytest.raises(Exception) as info:
+        fn()
+    return info.value
+
+
+def _graph_ops(fn, *specs) -> set[str]:
+    """Every op type `tf.function(fn)` traces for `specs`, nested functions included."""
+    graph = tf.function(fn).get_concrete_function(*specs).graph.as_graph_def()
+    return {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
+
+
+def _keras_args(keras_cls) -> dict:
+    """A value away from the default for every argument of Keras's layer that has one."""
+    args = {
+        "activation": "relu",
+        "use_bias": False,
+        "kernel_initializer": "he_normal",
+        "recurrent_initializer": "glorot_uniform",
+        "bias_initializer": "ones",
+        "kernel_regularizer": "l2",
+        "recurrent_regularizer": "l1",
+        "bias_regularizer": "l2",
+        "activity_regularizer": "l1",
+        "kernel_constraint": "non_neg",
+        "recurrent_constraint": "unit_norm",
+        "bias_constraint": "max_norm",
+        "dropout": 0.25,
+        "recurrent_dropout": 0.5,
+        "seed": 7,
+        "return_sequences": True,
+        "return_state": True,
+        "go_backwards": True,
+        "stateful": True,
+        "unroll": True,
+        "zero_output_for_mask": True,
+        "trainable": False,
+        "dtype": "float64",
+        "name": "renamed",
+    }
+    if keras_cls is not keras.layers.SimpleRNN:
+        args |= {"recurrent_activation": "hard_sigmoid", "use_cudnn": False, "implementation": 1}
+    if keras_cls is keras.layers.LSTM:
+        args["unit_forget_bias"] = False
+    if keras_cls is keras.layers.GRU:
+        args["reset_after"] = False
+    return args
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_configs_load_both_ways(ours_cls, keras_cls):
+    for kwargs in ({}, _keras_args(keras_cls)):
+        theirs = keras_cls(UNITS, **kwargs)
+        ours = ours_cls.from_config(theirs.get_config())
+        ours_config, keras_config = ours.get_config(), theirs.get_config()
+        assert {k: ours_config[k] for k in keras_config} == keras_config
+        extra = set(ours_config) - set(keras_config)  # what Keras leaves out of its config
+        assert extra <= {"seed", "implementation", "use_cudnn"}
+        back = keras_cls.from_config(ours_cls(UNITS, **kwargs).get_config()).get_config()
+        assert back == {**keras_config, "name": back["name"]}
+
+
+@pytest.mark.parametrize("implementation", [0, 1, 2])
+@pytest.mark.parametrize("ours_cls,keras_cls", GATED, ids=IDS[1:])
+def test_implementation_is_accepted_and_kept(ours_cls, keras_cls, implementation):
+    config = keras_cls(UNITS).get_config() | {"implementation": implementation}
+    assert ours_cls.from_config(config).get_config()["implementation"] == implementation
+    assert keras_cls.from_config(config).cell.implementation == implementation
+    cell = getattr(layers, keras_cls.__name__ + "Cell")(UNITS, implementation=implementation)
+    keras_cell = getattr(keras.layers, keras_cls.__name__ + "Cell")
+    assert keras_cell.from_config(cell.get_config()).implementation == implementation
+    # Keras's cells switch to implementation 1 with recurrent dropout; ours say the same.
+    assert ours_cls(UNITS, recurrent_dropout=0.5).cell.implementation == 1
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_unknown_arguments_fail_as_in_keras(ours_cls, keras_cls):
+    extra = [{"foo": 1}, {"use_cudnn": "sometimes"}]
+    if keras_cls is keras.layers.SimpleRNN:
+        extra += [{"use_cudnn": True}, {"implementation": 1}]
+    classes = (ours_cls, keras_cls)
+    for kwargs in extra:
+        ours, theirs = [_raised(functools.partial(c, UNITS, **kwargs)) for c in classes]
+        assert type(ours) is type(theirs) is ValueError
+        if "foo" in kwargs or keras_cls is keras.layers.SimpleRNN:
+            assert str(ours) == str(theirs)
+        else:
+            assert "use_cudnn" in str(ours) and "sometimes" in str(ours)
+    ours_cell = _raised(lambda: layers.SimpleRNNCell(UNITS, implementation=1))
+    keras_cell = _raised(lambda: keras.layers.SimpleRNNCell(UNITS, implementation=1))
+    assert str(ours_cell) == str(keras_cell)
+
+
+@pytest.mark.parametrize("layer_kwargs", [{}, {"return_sequences": True, "go_backwards": True}])
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_unroll_gives_the_loop_and_keras_numbers(ours_cls, keras_cls, layer_kwargs):
+    ours, theirs = _pair(ours_cls, keras_cls, unroll=True, return_state=True, **layer_kwargs)
+    looped = ours_cls.from_config(ours.get_config() | {"unroll": False})
+    looped.build((None, None, FEATURES))
+    looped.set_weights(ours.get_weights())
+    x = np.random.default_rng(1).normal(size=(4, 5, FEATURES)).astype("float32")
+    mask = np.ones((4, 5), bool)
+    mask[0, 1:3] = False
+    mask[1, 3:] = False
+    for kwargs in ({}, {"mask": mask}):
+        _assert_close(ours(x, **kwargs), looped(x, **kwargs), atol=1e-6)
+        _assert_close(ours(x, **kwargs), theirs(x, **kwargs))
+    unrolled = _graph_ops(ours, tf.TensorSpec((4, 5, FEATURES)))
+    assert "While" not in unrolled and "StatelessWhile" not in unrolled
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_unroll_without_static_time_fails_as_in_keras(ours_cls, keras_cls):
+    spec = tf.TensorSpec((None, None, FEATURES))
+    ours, theirs = _pair(ours_cls, keras_cls, unroll=True)
+    errors = [_raised(lambda lay=lay: _graph_ops(lay, spec)) for lay in (ours, theirs)]
+    assert [type(e) for e in errors] == [ValueError, ValueError]
+    assert all("Cannot unroll a RNN if the time dimension is undefined" in str(e) for e in errors)
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_numeric_inputs_are_cast_as_keras_casts_them(ours_cls, keras_cls):
+    ours, theirs = _pair(ours_cls, keras_cls, return_state=True)
+    x = np.array([[[101, 202], [303, 404]], [[-1, 0], [7, 3]]]) / 100
+    for dtype in ("int64", "int32", "uint8", "bool", "float16", "float64"):
+        values = (x * 100).astype(dtype) if dtype.startswith(("int", "uint")) else x.astype(dtype)
+        _assert_close(ours(values), theirs(values))
+    cell_cls = getattr(layers, keras_cls.__name__ + "Cell")
+    ours_rnn = keras.layers.RNN(cell_cls(UNITS))
+    keras_rnn = keras.layers.RNN(getattr(keras.layers, keras_cls.__name__ + "Cell")(UNITS))
+    ours_rnn.build((None, None, FEATURES))
+    keras_rnn.build((None, None, FEATURES))
+    ours_rnn.set_weights(keras_rnn.get_weights())
+    _assert_close(ours_rnn(x.astype("int64")), keras_rnn(x.astype("int64")))
+
+
+@pytest.mark.parametrize("policy,atol", [("mixed_float16", 2e-3), ("mixed_bfloat16", 2e-2)])
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_mixed_precision_dtypes_match_keras(ours_cls, keras_cls, policy, atol):
+    kwargs = {"return_sequences": True, "return_state": True, "dtype": policy}
+    ours, theirs = _pair(ours_cls, keras_cls, **kwargs)
+    assert [w.dtype for w in ours.weights] == [w.dtype for w in theirs.weights]
+    x = np.random.default_rng(2).normal(size=(2, 4, FEATURES))
+    init = [np.ones((2, UNITS), "float64")] * len(_as_list(theirs.cell.state_size))
+    _assert_close(ours(x), theirs(x), atol=atol)
+    _assert_close(ours(x, initial_state=init), theirs(x, initial_state=init), atol=atol)
+    gates = ours.trace(x.astype("int32"))
+    assert {str(v.dtype.name) for v in gates.values()} == {ours.compute_dtype}
+    ours_stateful, keras_stateful = _pair(
+        ours_cls, keras_cls, input_shape=(2, None, FEATURES), stateful=True, dtype=policy
+    )
+    _assert_close(ours_stateful(x), keras_stateful(x), atol=atol)
+    assert [s.dtype for s in ours_stateful.states] == [s.dtype for s in keras_stateful.states]
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_activity_regularizer_and_seed(ours_cls, keras_cls):
+    ours, theirs = _pair(ours_cls, keras_cls, activity_regularizer="l2", return_state=True)
+    x = np.random.default_rng(3).normal(size=(2, 4, FEATURES)).astype("float32")
+    # Keras's L2 activity loss per output, divided by the batch size.
+    expected = [0.01 * np.sum(np.square(y)) / 2 for y in _as_list(ours(x))]
+    np.testing.assert_allclose([float(v) for v in ours.losses], expected, rtol=1e-6)
+    theirs(x)
+    if keras_cls is keras.layers.SimpleRNN:  # Keras's SimpleRNN drops the argument (3.15)
+        assert theirs.losses == []
+    else:
+        _assert_close(ours.losses, theirs.losses)
+    outputs = []
+    for seed in (5, 5, 6):
+        layer = ours_cls(UNITS, dropout=0.5, seed=seed)
+        layer.build((None, None, FEATURES))
+        layer.set_weights(ours.get_weights())
+        outputs.append(np.asarray(layer(x, training=True)))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert np.abs(outputs[0] - outputs[2]).max() > 1e-4
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_zero_timesteps(ours_cls, keras_cls):
+    ours, theirs = _pair(ours_cls, keras_cls, return_sequences=True, go_backwards=True)
+    empty = np.zeros((2, 0, FEATURES), "float32")
+    errors = [_raised(lambda lay=lay: lay(empty)) for lay in (ours, theirs)]
+    assert [type(e) for e in errors] == [tf.errors.InvalidArgumentError] * 2
+    assert "0 timesteps" in str(errors[0])
+    for gates in (ours.trace(empty), ours.trace(empty, mask=np.zeros((2, 0), bool))):
+        assert list(gates) == list(ours.cell.gate_names)
+        assert all(v.shape == (2, 0, UNITS) for v in gates.values())
+    spec = tf.TensorSpec((None, None, FEATURES))  # as in a SavedModel: time known only at run
+    trace = tf.function(ours.trace).get_concrete_function(spec)
+    assert all(v.shape == (2, 0, UNITS) for v in trace(tf.constant(empty)).values())
+    x = np.random.default_rng(4).normal(size=(2, 3, FEATURES)).astype("float32")
+    hidden = trace(tf.constant(x))["hidden"][:, ::-1]  # trace runs in input order
+    np.testing.assert_allclose(hidden, ours(x), atol=1e-6)
+    call = tf.function(ours).get_concrete_function(spec)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="0 timesteps"):
+        call(tf.constant(empty))
+
+
+def _dispatch_cases(ours_cls, keras_cls) -> list[tuple[dict, bool]]:
+    """(layer arguments, call in training) covering each condition Keras checks for cuDNN."""
+    cases = [
+        ({}, False),
+        ({"return_sequences": True, "go_backwards": True, "dropout": 0.5}, True),
+        ({"recurrent_dropout": 0.5}, True),
+        ({"recurrent_dropout": 0.5}, False),
+        ({"activation": "relu"}, False),
+        ({"recurrent_activation": "hard_sigmoid"}, False),
+        ({"use_bias": False}, False),
+        ({"unroll": True}, False),
+        ({"use_cudnn": False}, False),
+    ]
+    if keras_cls is keras.layers.GRU:
+        cases.append(({"reset_after": False}, False))
+    return cases
+
+
+def _call_masked(layer, x, m, training):
+    return layer(x, mask=m, training=training)
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """Keras's backend believes a GPU is present, so graphs trace `CudnnRNNV3` where it would."""
+    tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+    monkeypatch.setattr(tf_rnn, "_is_gpu_available", lambda: True)
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", GATED, ids=IDS[1:])
+def test_cudnn_is_taken_exactly_where_keras_takes_it(ours_cls, keras_cls, fake_gpu):
+    spec = (tf.TensorSpec((2, 5, FEATURES)), tf.TensorSpec((2, 5), tf.bool))
+    for kwargs, training in _dispatch_cases(ours_cls, keras_cls):
+        fused = []
+        for layer in _pair(ours_cls, keras_cls, **kwargs):
+            call = functools.partial(_call_masked, layer, training=training)
+            ops = _graph_ops(call, *spec)
+            fused.append("CudnnRNNV3" in ops)
+        assert fused[0] == fused[1], kwargs
+        assert fused[0] == (kwargs in ({}, _dispatch_cases(ours_cls, keras_cls)[1][0])), kwargs
+        ours = ours_cls(UNITS, **kwargs)
+        assert ours.supports_jit == keras_cls(UNITS, **kwargs).supports_jit
+    ours = _pair(ours_cls, keras_cls)[0]
+    assert "CudnnRNNV3" not in _graph_ops(ours.trace, spec[0])
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", GATED, ids=IDS[1:])
+def test_use_cudnn_true_fails_as_in_keras(ours_cls, keras_cls):
+    x = np.ones((1, 2, FEATURES), "float32")
+    for kwargs in ({}, {"recurrent_dropout": 0.5}):  # no GPU here; recurrent dropout anywhere
+        pair = _pair(ours_cls, keras_cls, use_cudnn=True, **kwargs)
+        errors = [_raised(lambda lay=lay: lay(x, training=True)) for lay in pair]
+        assert [type(e) for e in errors] == [ValueError, ValueError]
+        assert cudnn.NOT_SUPPORTED in str(errors[0]) and cudnn.NOT_SUPPORTED in str(errors[1])
+
+
+def test_variants_never_take_cudnn(fake_gpu):
+    variants = [(layers.LSTM, {"forget_gate": False}), (layers.GRU, {"reset_gate": False})]
+    spec = tf.TensorSpec((2, 5, FEATURES))
+    checked = 0
+    for cls, kwargs in variants:
+        try:
+            layer = cls(UNITS, **kwargs)
+        except ValueError:  # a cell without that variant has nothing to check
+            continue
+        assert "CudnnRNNV3" not in _graph_ops(layer, spec)
+        with pytest.raises(ValueError, match="use_cudnn=True was specified"):
+            _graph_ops(cls(UNITS, use_cudnn=True, **kwargs), spec)
+        checked += 1
+    plain = layers.LSTM(UNITS)
+    assert "CudnnRNNV3" in _graph_ops(plain, spec)
+    if not checked:
+        pytest.skip("no cell variants in layers/ yet")
+
+
+def test_export_of_our_layers_has_no_cudnn_ops(fake_gpu, tmp_path):
+    from data.base import TaskSpec
+    from experiments.export import export_saved_model
+    from experiments.models import build_model
+    from tests.test_export import graph_ops
+
+    task = TaskSpec(
+        name="toy", seq_len=6, input_kind="features", input_dim=FEATURES, output="last",
+        n_outputs=1, primary_metric="mae", higher_is_better=False,
+    )  # fmt: skip
+    for cls in (layers.LSTM, layers.GRU):
+        model = build_model(task, functools.partial(cls, units=UNITS), 1, 0)
+        spec = tf.TensorSpec((None, None, FEATURES))
+        assert "CudnnRNNV3" in _graph_ops(model, spec)
+        path = export_saved_model(model, tmp_path / cls.__name__)
+        assert not [op for op in graph_ops(path) if "Cudnn" in op]
+        assert model.get_layer("rnn_0").use_cudnn == "auto"
+
+
+@pytest.mark.skipif(not HAS_GPU, reason="cuDNN needs a GPU")
+@pytest.mark.parametrize("ours_cls,keras_cls", GATED, ids=IDS[1:])
+def test_cudnn_call_matches_the_loop_and_keras_on_a_gpu(ours_cls, keras_cls):
+    kwargs = {"return_sequences": True, "return_state": True}
+    ours, theirs = _pair(ours_cls, keras_cls, **kwargs)
+    looped = ours_cls(UNITS, use_cudnn=False, **kwargs)
+    looped.build((None, None, FEATURES))
+    looped.set_weights(ours.get_weights())
+    x = np.random.default_rng(4).normal(size=(4, 6, FEATURES)).astype("float32")
+    mask = np.arange(6)[None, :] < np.array([6, 4, 2, 1])[:, None]  # right-padded
+    call = tf.function(lambda x, m: ours(x, mask=m))
+    assert "CudnnRNNV3" in _graph_ops(call, tf.TensorSpec(x.shape), tf.TensorSpec(mask.shape))
+    _assert_close(ours(x, mask=mask), theirs(x, mask=mask), atol=1e-5)
+    _assert_close(ours(x)[1:], looped(x)[1:], atol=1e-3)  # cuDNN zeroes padded outputs
+    np.testing.assert_allclose(ours.trace(x)["hidden"], ours(x)[0], atol=1e-3)
