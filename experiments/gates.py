@@ -11,7 +11,8 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-SIGMOID_GATES = ("input", "forget", "output", "update", "reset")  # values in [0, 1]
+SIGMOID_GATES = ("input", "forget", "output", "update", "reset", "retention")  # in [0, 1]
+RETENTION = "retention"  # the pseudo-gate every gated cell has: the fraction of the state kept
 LEFT_SATURATED, RIGHT_SATURATED = 0.1, 0.9  # Karpathy, Johnson & Fei-Fei 2015
 # What a value near 1 does (Keras's conventions), for picture titles.
 GATE_MEANING = {
@@ -23,6 +24,9 @@ GATE_MEANING = {
     "candidate": "the new content, in [-1, 1]",
     "cell": "the LSTM's memory",
     "hidden": "the output h",
+    "normalizer": "the sLSTM's normaliser n (h = o * c / n)",
+    "stabilizer": "the sLSTM's log-domain stabiliser m",
+    RETENTION: "the fraction of the old state kept: 1 keeps, 0 forgets",
 }
 TIMESCALE_CAP = 1000.0  # steps; a mean gate of 0.999 or more is "remembers for good"
 
@@ -37,6 +41,14 @@ def memory_gate(gate_names: Collection[str]) -> str | None:
         if name in gate_names:
             return name
     return None
+
+
+def gate_meaning(gate: str, retention_gate: str | None, keeps_at: float) -> str:
+    """What a value near 1 does, for picture titles; the cell's own polarity for its memory gate
+    (minGRU's update gate and the MGU's forget gate keep the state at 0, not at 1)."""
+    if gate == retention_gate and keeps_at == 0.0:
+        return "0 keeps the old state, 1 takes the candidate"
+    return GATE_MEANING.get(gate, gate)
 
 
 def real_steps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -92,3 +104,27 @@ def context_switch_means(
         "at_new_subject": mean(values[rows[is_switch], subject[is_switch]]),
         "elsewhere": mean(values[elsewhere]),
     }
+
+
+CONTEXT_SWITCH_POSITIONS = ("switch", "subject", "is_switch")
+
+
+def retention_metrics(model, split, size: int = 256) -> dict[str, float]:
+    """`retention_at_but`, `_at_and`, `_at_new_subject`, `_elsewhere` of the model's first
+    recurrent layer (the one that reads the words) on the first `size` examples of a
+    context_switch `split`, for `metrics.json`. Empty for a task without those positions or a
+    cell without retention (the plain RNN)."""
+    from data.common import take
+    from experiments import probe
+    from layers import GateTracer
+
+    if not set(CONTEXT_SWITCH_POSITIONS) <= set(split.positions):
+        return {}
+    split = take(split, np.arange(min(size, len(split))))
+    tracer = GateTracer(model)
+    first = tracer.layers[0].name
+    retention = tracer.retention(tracer(split.x))[first]
+    if retention is None:
+        return {}
+    means = context_switch_means(np.asarray(retention), probe.full_mask(split.x), split.positions)
+    return {f"{RETENTION}_{where}": value for where, value in means.items()}

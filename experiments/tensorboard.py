@@ -271,10 +271,13 @@ class GateLogger(keras.callbacks.Callback):
     - images `heatmaps/<layer>/<gate>` (units × time for the first probe examples) and
       `saturation/<layer>` (Karpathy et al. 2015): at the end, and every
       `images_every_n_epochs` epochs if that is > 0;
-    - for gated cells, `timescale/<layer>` (histogram of tau = -1/ln(mean forget) per unit,
-      steps; GRU: the update gate) and scalar `timescale/<layer>/median`;
-    - context_switch: scalars `context_switch/<layer>/<gate>_at_but`, `_at_and`,
-      `_at_new_subject`, `_elsewhere` (LSTM forget gate, GRU update gate);
+    - for gated cells, the pseudo-gate `retention` (the fraction of the old state each step
+      keeps, `layers.RecurrentCell.retention`) among the gates above, `timescale/<layer>`
+      (histogram of tau = -1/ln(mean retention) per unit, steps) and scalar
+      `timescale/<layer>/median`;
+    - context_switch: scalars `context_switch/<layer>/retention_at_but`, `_at_and`,
+      `_at_new_subject`, `_elsewhere` for every gated cell, and the same for the cell's raw
+      memory gate under its own name (`forget_at_but` for the LSTM, `update_...` for the GRU);
     - text `probe/examples`: input, target and prediction of the probe examples.
 
     Keras's built-in layers are traced through gatelab's with their weights copied
@@ -328,12 +331,15 @@ class GateLogger(keras.callbacks.Callback):
         statistics and the text summary always, heatmaps and saturation plots if `images`."""
         tic = time.perf_counter()
         traced = self._tracer(self._inputs)
+        retention = self._tracer.retention(traced)
         n = len(self.stats)
         stats_mask = probe.full_mask(self.stats.x)
         y_pred = np.asarray(self.model.predict_on_batch(self.examples.x))
         with self._writer.as_default(step=step):
             for layer, layer_gates in traced.items():
                 values = {gate: v.numpy() for gate, v in layer_gates.items()}
+                if retention[layer] is not None:
+                    values[gates.RETENTION] = np.asarray(retention[layer])
                 fractions = self._log_statistics(
                     layer, {g: v[:n] for g, v in values.items()}, stats_mask
                 )
@@ -359,15 +365,17 @@ class GateLogger(keras.callbacks.Callback):
         for gate, (left, right) in fractions.items():
             tf.summary.scalar(f"saturation/{layer}/{gate}_left", float(left.mean()))
             tf.summary.scalar(f"saturation/{layer}/{gate}_right", float(right.mean()))
-        memory = gates.memory_gate(values)
-        if memory is not None:
-            tau = gates.timescales(values[memory], mask)
+        if gates.RETENTION in values:
+            tau = gates.timescales(values[gates.RETENTION], mask)
             histogram(f"timescale/{layer}", tau)
             tf.summary.scalar(f"timescale/{layer}/median", float(np.median(tau)))
-            if {"switch", "subject", "is_switch"} <= set(self.stats.positions):
-                means = gates.context_switch_means(values[memory], mask, self.stats.positions)
-                for where, mean in means.items():
-                    tf.summary.scalar(f"context_switch/{layer}/{memory}_{where}", mean)
+            if set(gates.CONTEXT_SWITCH_POSITIONS) <= set(self.stats.positions):
+                # `retention_...` for every gated cell; also the raw memory gate by its name.
+                memory = self._tracer.cells[layer].retention_gate
+                for name in dict.fromkeys(g for g in (gates.RETENTION, memory) if g in values):
+                    means = gates.context_switch_means(values[name], mask, self.stats.positions)
+                    for where, mean in means.items():
+                        tf.summary.scalar(f"context_switch/{layer}/{name}_{where}", mean)
         return fractions
 
     def _log_heatmaps(self, layer: str, values: dict[str, np.ndarray], y_pred: np.ndarray) -> None:
@@ -389,5 +397,7 @@ class GateLogger(keras.callbacks.Callback):
                         marks=probe.marked_steps(self.examples.positions, i),
                     )
                 )
-            title = f"{layer} · {gate} ({gates.GATE_MEANING.get(gate, gate)}) · units × time"
+            cell = self._tracer.cells[layer]
+            meaning = gates.gate_meaning(gate, cell.retention_gate, cell.retention_keeps_at)
+            title = f"{layer} · {gate} ({meaning}) · units × time"
             image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences))

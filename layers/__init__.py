@@ -15,7 +15,10 @@ if keras.backend.backend() != "tensorflow":
 from layers.base import Recurrent, RecurrentCell  # noqa: E402
 from layers.gru import GRU, GRUCell  # noqa: E402
 from layers.lstm import LSTM, LSTMCell  # noqa: E402
+from layers.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell  # noqa: E402
 from layers.rnn import SimpleRNN, SimpleRNNCell  # noqa: E402
+from layers.scan import ScanRecurrent, linear_scan  # noqa: E402
+from layers.slstm import SLSTM, SLSTMCell  # noqa: E402
 from layers.tracing import GateTracer, to_gatelab  # noqa: E402
 
 __all__ = [
@@ -24,9 +27,17 @@ __all__ = [
     "GRUCell",
     "GateTracer",
     "LSTMCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "Recurrent",
     "RecurrentCell",
+    "SLSTM",
+    "SLSTMCell",
+    "ScanRecurrent",
     "SimpleRNN",
     "SimpleRNNCell",
+    "linear_scan",
     "to_gatelab",
 ]

@@ -70,12 +70,19 @@ class GateTracer:
         # A layer called with a mask lists it as its second input: (sequences, mask).
         self._layer_inputs = keras.Model(model_inputs, [layer.input for layer in self.layers])
         self._tracers = [to_gatelab(layer) for layer in self.layers]
+        # Layer name → the cell that computes its trace (ours, also for Keras's built-ins).
+        self.cells = {layer.name: t.cell for layer, t in zip(self.layers, self._tracers)}
 
     def _sync(self) -> None:
         for layer, tracer in zip(self.layers, self._tracers):
             if tracer is not layer:
                 for source, target in zip(layer.weights, tracer.weights):
                     target.assign(source)
+
+    def retention(self, traces: dict[str, dict]) -> dict[str, tf.Tensor | None]:
+        """`{layer name: (batch, time, units) retention or None}` of a `__call__` result: the
+        fraction of the old state each step keeps (`RecurrentCell.retention`; None: no gate)."""
+        return {name: cell.retention(traces[name]) for name, cell in self.cells.items()}
 
     def __call__(self, inputs) -> dict[str, dict[str, tf.Tensor]]:
         """`inputs` as the model takes them → `{layer name: {gate: (batch, time, units)}}`."""

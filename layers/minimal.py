@@ -1,0 +1,147 @@
+"""minGRU and minLSTM (Feng et al. 2024, "Were RNNs All We Needed?"): gates from the input only.
+
+Neither gate nor candidate sees `h_tm1`, so the recurrence is linear in the state,
+`h_t = a_t * h_tm1 + b_t`, and `MinGRU` / `MinLSTM` train with the parallel scan of
+`layers.scan` instead of a loop over time. The cells still do one step at a time for `trace` and
+for `keras.layers.RNN(cell)`; both ways compute the same `a_t` and `b_t` (`coefficients`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import activations
+
+from layers.base import RecurrentCell, _get_activation, split_layer_kwargs
+from layers.scan import ScanRecurrent
+from layers.weights import add_cell_weights
+
+
+class MinimalCell(RecurrentCell):
+    """What minGRU and minLSTM share: `kernel (input_dim, blocks * units)`, `bias (blocks *
+    units,)`, no recurrent kernel, and `h = a * h_tm1 + b` with `(a, b)` from `coefficients`.
+
+    Args:
+        units: positive integer, size of `h`.
+        recurrent_activation: for the gates (default `"sigmoid"`).
+        Other arguments as in `RecurrentCell` (`kernel_*`, `bias_*`, `use_bias`, `dropout`,
+        `seed`); `recurrent_dropout` must be 0 (there is no recurrent input to drop).
+    """
+
+    def __init__(self, units: int, recurrent_activation: Any = "sigmoid", **kwargs):
+        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        if kwargs.get("recurrent_dropout", 0.0):
+            raise ValueError(
+                f"Received an invalid value for argument `recurrent_dropout`, expected 0 for "
+                f"{type(self).__name__} (its gates do not read h_tm1), "
+                f"got {kwargs['recurrent_dropout']!r}."
+            )
+        kwargs.pop("activation", None)  # the candidate is linear: no activation to choose
+        super().__init__(units, activation=None, **kwargs)
+        self.recurrent_activation = recurrent_activation_fn
+
+    def build(self, input_shape):
+        width = self.gate_count * self.units
+        add_cell_weights(self, input_shape, width, 0, (width,))
+
+    def recurrent_params(self) -> dict[str, tf.Tensor]:
+        return {}
+
+    def project_sequence(self, inputs: tf.Tensor) -> tf.Tensor:
+        """`x W + b` for a whole sequence: `(time, batch, features)` → `(time, batch, blocks *
+        units)`, one matmul."""
+        kernel, bias = self.input_params()
+        flat = tf.matmul(tf.reshape(inputs, [-1, tf.shape(inputs)[-1]]), kernel)
+        flat = flat if bias is None else flat + bias
+        return tf.reshape(flat, tf.concat([tf.shape(inputs)[:-1], [-1]], axis=0))
+
+    def coefficients(self, x_proj: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, dict]:
+        """`(..., blocks * units)` → `(a, b, gates)`, each `(..., units)`."""
+        raise NotImplementedError
+
+    def step(self, x_proj, states, params, recurrent_mask=None):
+        a, b, gates = self.coefficients(x_proj)
+        h = a * states[0] + b
+        return h, [h], {**gates, "hidden": h}
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activation")
+        config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class MinGRUCell(MinimalCell):
+    """One minGRU step. Blocks z, h of `kernel (input_dim, 2 * units)` and `bias (2 * units,)`:
+
+        z = σ(x W_z + b_z);  hh = x W_h + b_h
+        h = (1 - z) * h_tm1 + z * hh
+
+    z → 0 keeps the old state (the paper's convention, the opposite of Keras's GRU).
+    """
+
+    gate_count = 2
+    gate_names = ("update", "candidate", "hidden")
+    retention_gate, retention_keeps_at = "update", 0.0
+
+    def coefficients(self, x_proj):
+        x_z, hh = tf.split(x_proj, 2, axis=-1)
+        z = self.recurrent_activation(x_z)
+        return 1 - z, z * hh, {"update": z, "candidate": hh}
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class MinLSTMCell(MinimalCell):
+    """One minLSTM step. Blocks i, f, h of `kernel (input_dim, 3 * units)`, `bias (3 * units,)`:
+
+        i = σ(x W_i + b_i);  f = σ(x W_f + b_f);  hh = x W_h + b_h
+        h = f / (f + i) * h_tm1 + i / (f + i) * hh
+
+    No output gate and no separate cell. Retention is the normalised forget gate f / (f + i).
+    """
+
+    gate_count = 3
+    gate_names = ("input", "forget", "candidate", "hidden")
+    retention_gate = "forget"
+
+    def coefficients(self, x_proj):
+        x_i, x_f, hh = tf.split(x_proj, 3, axis=-1)
+        i, f = self.recurrent_activation(x_i), self.recurrent_activation(x_f)
+        total = f + i
+        return f / total, i / total * hh, {"input": i, "forget": f, "candidate": hh}
+
+    def retention(self, gates):
+        return gates["forget"] / (gates["forget"] + gates["input"])
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class MinGRU(ScanRecurrent):
+    """minGRU layer, trained with the parallel scan; arguments as `LSTM`'s sequence arguments
+    plus the cell's (`MinGRUCell`).
+
+    Example:
+    >>> layer = MinGRU(4, return_sequences=True)
+    >>> layer(np.zeros((2, 10, 8))).shape
+    (2, 10, 4)
+    """
+
+    def __init__(self, units: int, **kwargs):
+        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
+        super().__init__(MinGRUCell(units, name="min_gru_cell", **cell_kwargs), **layer_kwargs)
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class MinLSTM(ScanRecurrent):
+    """minLSTM layer, trained with the parallel scan (cell: `MinLSTMCell`).
+
+    Example:
+    >>> MinLSTM(4).trace(np.zeros((2, 10, 8)))["forget"].shape
+    TensorShape([2, 10, 4])
+    """
+
+    def __init__(self, units: int, **kwargs):
+        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
+        super().__init__(MinLSTMCell(units, name="min_lstm_cell", **cell_kwargs), **layer_kwargs)

@@ -1,0 +1,110 @@
+"""The parallel-scan engine: sequence layers over cells whose recurrence is linear in the state.
+
+A cell with `h_t = a_t * h_tm1 + b_t`, where `a_t` and `b_t` depend on the input only (minGRU,
+minLSTM), needs no step-by-step loop to train: `linear_scan` computes every `h_t` at once.
+
+Why not the log-space form of Heinsen (2023)? It needs `b_t > 0` (the minGRU paper makes the
+candidate positive with `g(x)`; ours is signed, as the paper's equations are written), and it
+computes `h_t = exp(A_t + log Σ_s b_s exp(-A_s))` with `A_t = Σ log a`: for long sequences the
+two large terms cancel, losing about `|A_t| * 2**-24` relative precision (4e-5 at `A_t = -700`,
+a thousand steps of a = 0.5). `linear_scan` composes the pairs `(a, b)` directly instead:
+products and sums only, no logs, no division, so no overflow; a product of many `a` that
+underflows to 0 is the correct limit (that old state no longer counts).
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from layers.base import Recurrent
+
+CHUNK = 16  # steps per chunk: the sequential depth inside a chunk
+
+
+def linear_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int = CHUNK) -> tf.Tensor:
+    """All states of `h_t = a_t * h_tm1 + b_t` (t = 0 … T-1, from `h0`), time on axis 0.
+
+    Two levels: inside chunks of `chunk` steps, `chunk` element-wise updates run for all chunks
+    at once (each from a zero state, with the running product of `a`); between chunks, a
+    Hillis–Steele scan of the chunks' `(product of a, last state)` pairs takes `log2(T / chunk)`
+    rounds; a last element-wise pass adds each chunk's incoming state. Depth `chunk + log2(T /
+    chunk)`, work `O(T)`.
+
+    Args:
+        a, b: `(time, batch, units)`.
+        h0: `(batch, units)`, the state before step 0.
+    Returns: `(time, batch, units)`, `h_t` at index t.
+    """
+    steps = tf.shape(a)[0]
+    n_chunks = (steps + chunk - 1) // chunk
+    pad = [[0, n_chunks * chunk - steps], [0, 0], [0, 0]]
+    a = tf.pad(a, pad, constant_values=1)  # (a, b) = (1, 0) carries the state unchanged
+    b = tf.pad(b, pad)
+    shape = tf.concat([[n_chunks, chunk], tf.shape(a)[1:]], axis=0)
+    a, b = tf.reshape(a, shape), tf.reshape(b, shape)  # (chunks, chunk, batch, units)
+    products, states = [a[:, 0]], [b[:, 0]]
+    for k in range(1, chunk):
+        products.append(products[-1] * a[:, k])
+        states.append(a[:, k] * states[-1] + b[:, k])
+    products = tf.stack(products, axis=1)  # within each chunk, from a zero state
+    states = tf.stack(states, axis=1)
+    first = states[:1, -1] + products[:1, -1] * h0[None]
+    ends = _hillis_steele(products[:, -1], tf.concat([first, states[1:, -1]], axis=0))
+    incoming = tf.concat([h0[None], ends[:-1]], axis=0)  # (chunks, batch, units)
+    h = states + products * incoming[:, None]
+    return tf.reshape(h, tf.concat([[-1], tf.shape(h)[2:]], axis=0))[:steps]
+
+
+def _hillis_steele(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Inclusive scan of `h_j = a_j * h_{j-1} + b_j` from `h_{-1} = 0` along axis 0, in
+    `ceil(log2(n))` rounds of element-wise work on the whole tensor."""
+    n = tf.shape(a)[0]
+
+    def body(shift, a, b):
+        b = b + a * tf.concat([tf.zeros_like(b[:shift]), b[:-shift]], axis=0)
+        a = a * tf.concat([tf.ones_like(a[:shift]), a[:-shift]], axis=0)
+        return shift * 2, a, b
+
+    free = tf.TensorShape([None] * a.shape.rank)  # slices lose the static chunk count
+    _, _, b = tf.while_loop(
+        lambda shift, *_: shift < n,
+        body,
+        (tf.constant(1), a, b),
+        shape_invariants=(tf.TensorShape([]), free, free),
+    )
+    return b
+
+
+class ScanRecurrent(Recurrent):
+    """A sequence layer whose `call` runs `linear_scan` instead of the loop (`trace` still steps).
+
+    Its cell provides `coefficients(x_proj) -> (a, b, gates)` for any leading shape, and its
+    `step` applies them one step at a time (`trace` and `keras.layers.RNN(cell)` use that).
+    Masked steps get `(a, b) = (1, 0)`: the state is carried unchanged, and the output repeats
+    the previous one (zeros before the first real step, or everywhere masked with
+    `zero_output_for_mask`), as in the loop.
+    """
+
+    def _fused_call(self, sequences, states, mask, training):
+        """`(output, [h_T])` from `linear_scan`: what `call` returns in place of the loop's."""
+        cell = self.cell
+        input_mask, _ = self._dropout_masks(sequences, states, training)
+        if input_mask is not None:
+            sequences = sequences * input_mask[:, None, :]
+        inputs = tf.transpose(sequences, [1, 0, 2])  # (time, batch, features)
+        a, b, _ = cell.coefficients(cell.project_sequence(inputs))  # (time, batch, units)
+        keep = None
+        if mask is not None:
+            keep = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
+            a, b = tf.where(keep, a, tf.ones_like(a)), tf.where(keep, b, tf.zeros_like(b))
+        if self.go_backwards:
+            a, b = tf.reverse(a, [0]), tf.reverse(b, [0])
+            keep = None if keep is None else tf.reverse(keep, [0])
+        h = linear_scan(a, b, states[0])
+        outputs = h
+        if keep is not None:
+            shown = keep if self.zero_output_for_mask else tf.cumsum(tf.cast(keep, tf.int32)) > 0
+            outputs = tf.where(shown, h, tf.zeros_like(h))
+        if self.return_sequences:
+            return tf.transpose(outputs, [1, 0, 2]), [h[-1]]
+        return outputs[-1], [h[-1]]

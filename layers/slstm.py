@@ -1,0 +1,122 @@
+"""The sLSTM of xLSTM (Beck et al. 2024): exponential input gate, normaliser and stabiliser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import activations, initializers
+
+from layers.base import Recurrent, RecurrentCell, _get_activation, split_layer_kwargs
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class SLSTMCell(RecurrentCell):
+    """One sLSTM step. Weights as the LSTM's: `kernel (input_dim, 4 * units)`, `recurrent_kernel
+    (units, 4 * units)` (one full matrix, not xLSTM's block-diagonal heads), `bias (4 * units,)`,
+    blocks i, f, z, o (the forget slice starts at 1). States `[h, c, n, m]`.
+
+        ĩ, f̃, z̃, õ = x W + h_tm1 U + b
+        m = max(log σ(f̃) + m_tm1, ĩ)                       (stabiliser, log domain)
+        i = exp(ĩ - m);  f = exp(log σ(f̃) + m_tm1 - m)      (both in (0, 1])
+        c = f * c_tm1 + i * tanh(z̃);  n = f * n_tm1 + i    (cell, normaliser)
+        h = σ(õ) * c / n                                     (0 where n underflows to 0)
+
+    The forget gate is xLSTM's sigmoid option. `c / n` is a convex mix of the old `c_tm1 /
+    n_tm1` (weight `f * n_tm1 / n = 1 - i / n`, the retention) and the new `tanh(z̃)`.
+
+    Args:
+        units: positive integer, size of every state.
+        activation: for the candidate (default `"tanh"`).
+        recurrent_activation: for the output gate (default `"sigmoid"`).
+        Other arguments as in `LSTMCell` (no `unit_forget_bias`: the forget bias starts at 1).
+    """
+
+    gate_count = 4
+    gate_names = (
+        "input",
+        "forget",
+        "candidate",
+        "output",
+        "cell",
+        "normalizer",
+        "stabilizer",
+        "hidden",
+    )
+    retention_gate = "forget"
+
+    def __init__(
+        self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid", **kwargs
+    ):
+        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = recurrent_activation_fn
+        self.state_size = [units] * 4
+
+    def _bias_initializer(self):
+        base, units = self.bias_initializer, self.units
+
+        def bias_initializer(_, *args, **kwargs):
+            return tf.concat(
+                [
+                    base((units,), *args, **kwargs),
+                    initializers.get("ones")((units,), *args, **kwargs),
+                    base((units * 2,), *args, **kwargs),
+                ],
+                axis=0,
+            )
+
+        return bias_initializer
+
+    def step(self, x_proj, states, params, recurrent_mask=None):
+        h_tm1, c_tm1, n_tm1, m_tm1 = states
+        h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
+        z = x_proj + tf.matmul(h_in, params["recurrent_kernel"])  # (batch, 4 * units)
+        z_i, z_f, z_z, z_o = tf.split(z, 4, axis=-1)
+        log_f = tf.math.log_sigmoid(z_f)
+        m = tf.maximum(log_f + m_tm1, z_i)
+        i = tf.exp(z_i - m)
+        f = tf.exp(log_f + m_tm1 - m)
+        g = self.activation(z_z)
+        o = self.recurrent_activation(z_o)
+        c = f * c_tm1 + i * g
+        n = f * n_tm1 + i
+        h = o * tf.math.divide_no_nan(c, n)
+        gates = {
+            "input": i,
+            "forget": f,
+            "candidate": g,
+            "output": o,
+            "cell": c,
+            "normalizer": n,
+            "stabilizer": m,
+            "hidden": h,
+        }
+        return h, [h, c, n, m], gates
+
+    def retention(self, gates):
+        """`1 - i / n`: the weight of the old normalised cell in the new one."""
+        if isinstance(gates["input"], np.ndarray):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return 1 - gates["input"] / gates["normalizer"]
+        return 1 - gates["input"] / gates["normalizer"]
+
+    def get_config(self):
+        config = {"recurrent_activation": activations.serialize(self.recurrent_activation)}
+        return {**super().get_config(), **config}
+
+
+@keras.saving.register_keras_serializable(package="gatelab")
+class SLSTM(Recurrent):
+    """sLSTM layer over `SLSTMCell`, with `trace`; sequence arguments as `LSTM`'s.
+
+    Example:
+    >>> SLSTM(4, return_sequences=True)(np.zeros((2, 10, 8))).shape
+    (2, 10, 4)
+    """
+
+    def __init__(self, units: int, **kwargs):
+        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
+        super().__init__(SLSTMCell(units, name="slstm_cell", **cell_kwargs), **layer_kwargs)
