@@ -197,10 +197,10 @@ def test_mixed_precision_dtypes_match_keras(ours_cls, keras_cls, policy, atol):
     ours, theirs = _pair(ours_cls, keras_cls, **kwargs)
     assert [w.dtype for w in ours.weights] == [w.dtype for w in theirs.weights]
     x = np.random.default_rng(2).normal(size=(2, 4, FEATURES))
-    init = [np.ones((2, UNITS), "float64")] * len(_as_list(theirs.cell.state_size))
+    init = [tf.ones((2, UNITS), tf.float64)] * len(_as_list(theirs.cell.state_size))
     _assert_close(ours(x), theirs(x), atol=atol)
     _assert_close(ours(x, initial_state=init), theirs(x, initial_state=init), atol=atol)
-    gates = ours.trace(x.astype("int32"))
+    gates = ours.trace(x.astype("int32"), initial_state=init)
     assert {str(v.dtype.name) for v in gates.values()} == {ours.compute_dtype}
     ours_stateful, keras_stateful = _pair(
         ours_cls, keras_cls, input_shape=(2, None, FEATURES), stateful=True, dtype=policy
