@@ -2,9 +2,9 @@
 
 Serves SWEEP_DIR with TensorBoard on a free loopback port and drives headless Chromium (Debian's
 `chromium` package) over the DevTools protocol on a pipe, so that it can tick boxes like a
-person: the forget-gate heatmap of the LSTM run at actual size (`RUN` picks the run) and the
-HParams table with the unswept columns unticked. Writes `docs/tensorboard_gate_heatmap.png` and
-`docs/tensorboard_hparams.png`. Needs no package beyond the project's.
+person: the forget-gate heatmap of the LSTM run at actual size (`--run` picks the run) and the
+HParams table with the unswept columns unticked. Writes `tensorboard_gate_heatmap.png` and
+`tensorboard_hparams.png` into docs/ (or `--out`). Needs no package beyond the project's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ from urllib.parse import quote
 from PIL import Image
 
 DOCS = Path(__file__).resolve().parent
+HEATMAP = "tensorboard_gate_heatmap.png"
+HPARAMS = "tensorboard_hparams.png"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -143,20 +146,20 @@ def serve(logdir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"TensorBoard did not start: {log.read_text()[-2000:]}")
 
 
-def shoot(url: str, run: str, gate: str) -> None:
-    """The two screenshots of the TensorBoard at `url`, into docs/."""
+def shoot(url: str, run: str, gate: str, out: Path, settle: float) -> None:
+    """The two screenshots of the TensorBoard at `url`, into `out`."""
     browser = Chromium(1300, 1130)
     tag = quote(f"heatmaps/rnn_0/{gate}", safe="")
-    browser.open(f"{url}#images&tagFilter={tag}&regexInput={quote(run, safe='')}")
+    browser.open(f"{url}#images&tagFilter={tag}&regexInput={quote(run, safe='')}", settle)
     browser.click_checkboxes("e.textContent.includes('actual image size')")
     heatmap = browser.screenshot().crop((0, 0, 960, 1130))  # the card; the rest is empty
-    heatmap.save(DOCS / "tensorboard_gate_heatmap.png", optimize=True)
+    heatmap.save(out / HEATMAP, optimize=True)
     browser.close()
 
     browser = Chromium(1600, 520)
-    browser.open(f"{url}#hparams")
+    browser.open(f"{url}#hparams", settle)
     browser.click_checkboxes("['batch_size', 'data', 'dropout'].includes(e.textContent.trim())")
-    browser.screenshot().save(DOCS / "tensorboard_hparams.png", optimize=True)
+    browser.screenshot().save(out / HPARAMS, optimize=True)
     browser.close()
 
 
@@ -166,15 +169,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--run", default="model=lstm", help="regex of the heatmap's run")
     parser.add_argument("--gate", default="forget", help="the heatmap's gate")
+    parser.add_argument("--out", type=Path, default=DOCS, help="output folder (default: docs/)")
+    parser.add_argument(
+        "--settle", type=float, default=12.0, help="seconds to let TensorBoard load a page"
+    )
     args = parser.parse_args(argv)
+    if not args.sweep_dir.is_dir():
+        parser.error(f"SWEEP_DIR {args.sweep_dir} is not a folder")
+    if shutil.which("chromium") is None:
+        parser.error("needs Debian's `chromium` on PATH (apt-get install chromium)")
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         server, url = serve(args.sweep_dir, Path(tmp, "tensorboard.log"))
         try:
-            shoot(url, args.run, args.gate)
+            shoot(url, args.run, args.gate, args.out, args.settle)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"wrote {DOCS / 'tensorboard_gate_heatmap.png'} and {DOCS / 'tensorboard_hparams.png'}")
+    print(f"wrote {args.out / HEATMAP} and {args.out / HPARAMS}")
 
 
 if __name__ == "__main__":
