@@ -91,16 +91,30 @@ def test_experiment_preset_is_a_valid_sweep(name):
     assert all(any(o.startswith("model=") for o in job) for job in jobs)
 
 
-def test_default_preset_sweeps_three_models_by_three_lengths():
+def test_default_preset_has_the_values_the_readme_states():
+    """`make sweep`'s preset against the README's "What `make sweep` shows" sentence."""
+    readme = (CONF.parent / "README.md").read_text()
+    sizes = re.search(
+        r"\((\d+) units, ([\d,]+) sentences, (\d+) epochs, two jobs at a time\)", readme
+    )
+    lengths = re.search(r"with (\d+), (\d+) and (\d+) filler words\s+\((\d+)% of them", readme)
+    assert sizes and lengths, "the README no longer states the preset's values"
     register_schemas()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=["experiment=context_switch"], return_hydra_config=True)
         jobs = sweep_jobs(cfg)
-    assert cfg.hydra.mode.name == "MULTIRUN"
-    assert len(jobs) == 9
-    models = {o for job in jobs for o in job if o.startswith("model=")}
-    lengths = {o for job in jobs for o in job if o.startswith("data.seq_len=")}
-    assert models == {"model=rnn", "model=lstm", "model=gru"} and len(lengths) == 3
+        runs = [compose("train", overrides=["experiment=context_switch", *job]) for job in jobs]
+    assert cfg.hydra.mode.name == "MULTIRUN" and cfg.hydra.launcher.n_jobs == 2
+    assert sorted((run.model.name, run.data.seq_len) for run in runs) == sorted(
+        (model, int(n)) for model in ("rnn", "lstm", "gru") for n in lengths.groups()[:3]
+    )
+    for run in runs:
+        assert run.model.units == int(sizes.group(1))
+        assert run.data.n_train == int(sizes.group(2).replace(",", ""))
+        assert run.trainer.epochs == int(sizes.group(3))
+        assert run.data.distractor_frac == int(lengths.group(4)) / 100
+        assert run.data._target_.endswith("ContextSwitchTask") and run.seed == 0
+        assert run.export and run.logger._target_.endswith("TensorBoardLogger")  # as measured
 
 
 def test_sweep_run_directories_are_named_from_the_overrides(compose_cfg):
