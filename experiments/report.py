@@ -92,6 +92,36 @@ def summary_table(ok: pd.DataFrame, metric: str) -> pd.DataFrame:
     return table.fillna("-")  # no ok run of that model at that length
 
 
+# Columns of `cell_table`: metrics.json key → title (context_switch's switch/keep split and the
+# retention of the first recurrent layer, `experiments.gates.retention_metrics`).
+CELL_COLUMNS = {
+    "test_accuracy_switch": "switch acc",
+    "test_accuracy_keep": "keep acc",
+    "retention_at_but": "ret. but",
+    "retention_at_and": "ret. and",
+    "retention_at_new_subject": "ret. new subj.",
+    "retention_elsewhere": "ret. elsewhere",
+}
+
+
+def cell_table(ok: pd.DataFrame, seq_len: int) -> pd.DataFrame:
+    """One row per model at `seq_len`: each `CELL_COLUMNS` metric (mean ± std over seeds),
+    parameters and training seconds (mean); models by size. `-` where a model has no value
+    (the plain RNN has no retention)."""
+    runs = ok[ok["seq_len"] == seq_len]
+    grouped = runs.groupby("model")
+    table = pd.DataFrame(
+        {
+            title: grouped[key].agg(_cell) if key in runs else "-"
+            for key, title in CELL_COLUMNS.items()
+        }
+    )
+    table.insert(0, "seeds", grouped.size())
+    table["params"] = grouped["params"].mean().astype(int)
+    table["train s"] = grouped["train_seconds"].mean().round(1)
+    return table.sort_values(["params"], kind="stable")
+
+
 def plot_runs(ok: pd.DataFrame, path: Path) -> Path:
     """Metric against seq_len, one line per model (mean, std error bars), one panel per task."""
     tasks = list(ok.groupby("data"))
@@ -128,6 +158,10 @@ def report(sweep_dir: Path, echo: bool = True) -> Report:
             f"{task}: test {metric} ({better} is better; mean ± std over seeds where several)",
             summary_table(group, metric).to_string(),
         ]
+        if "test_accuracy_switch" in group:  # context_switch: per cell, switch and keep apart
+            for seq_len in sorted(group["seq_len"].unique()):
+                lines += ["", f"{task}, seq_len {seq_len}, per model:"]
+                lines.append(cell_table(group, seq_len).to_string())
     failed = runs[runs["status"] != "ok"]
     if not failed.empty:
         lines += ["", f"Runs that did not finish ok ({len(failed)}):"]
