@@ -92,24 +92,32 @@ def vocabulary_size(model: keras.Model) -> int | None:
     return embeddings[0].input_dim if embeddings else None
 
 
-def _check_tokens(x: tf.Tensor, vocabulary: int | None) -> tf.Tensor:
-    """`x` unchanged once every token id is known to be in [0, vocabulary).
+def _checked(x: tf.Tensor, vocabulary: int | None) -> tf.Tensor:
+    """`x` unchanged once it is known to hold at least one step and, for a token model, only
+    ids in [0, vocabulary).
 
-    Without the check a negative id wraps around inside the embedding lookup on some devices
-    and a too-large one fails with a bare `InvalidArgumentError`; this one says what is allowed.
+    Both endpoints check the same way, so they refuse the same inputs with the same message:
+    without it, 0 steps fail inside `serve`'s layers but give empty gates from a one-layer
+    `gates`, a negative id wraps around inside the embedding lookup and a too-large one fails
+    with a bare `InvalidArgumentError`.
     """
     import tensorflow as tf
 
-    if vocabulary is None:
-        return x
-    message = (
-        f"token ids must be integers in [0, {vocabulary - 1}] (0 is padding; the vocabulary "
-        f"has {vocabulary} entries)"
-    )
     checks = [
-        tf.debugging.assert_non_negative(x, message=message),
-        tf.debugging.assert_less(x, tf.constant(vocabulary, x.dtype), message=message),
+        tf.debugging.assert_positive(
+            tf.shape(x)[1],
+            message="sequences need at least one step (time >= 1); got an input with time 0",
+        )
     ]
+    if vocabulary is not None:
+        message = (
+            f"token ids must be integers in [0, {vocabulary - 1}] (0 is padding; the vocabulary "
+            f"has {vocabulary} entries)"
+        )
+        checks += [
+            tf.debugging.assert_non_negative(x, message=message),
+            tf.debugging.assert_less(x, tf.constant(vocabulary, x.dtype), message=message),
+        ]
     with tf.control_dependencies(checks):
         return tf.identity(x)
 
@@ -228,12 +236,12 @@ def export_saved_model(
     vocabulary = vocabulary_size(model)
 
     def serve(x):
-        return {OUTPUT_KEY: model(_check_tokens(x, vocabulary), training=False)}
+        return {OUTPUT_KEY: model(_checked(x, vocabulary), training=False)}
 
     def gates(x):
         return {
             f"{layer}/{gate}": value  # (batch, time, units)
-            for layer, trace in tracer(_check_tokens(x, vocabulary)).items()
+            for layer, trace in tracer(_checked(x, vocabulary)).items()
             for gate, value in trace.items()
         }
 

@@ -245,6 +245,17 @@ def test_token_ids_outside_the_vocabulary_are_refused_with_the_range(exported, b
     assert loaded.serve(tf.constant([[3, 10, 0]], tf.int32))["outputs"].shape == (1, 3)
 
 
+@pytest.mark.parametrize("case", [0, 1], ids=["ours-tokens", "builtin-features"])
+def test_time_zero_is_refused_alike_by_both_endpoints(exported, case):
+    loaded = tf.saved_model.load(exported["cases"][case]["dir"])
+    x = tf.zeros((2, 0) if case == 0 else (2, 0, 2), tf.int32 if case == 0 else tf.float32)
+    for endpoint in (loaded.serve, loaded.gates):
+        with pytest.raises(
+            tf.errors.InvalidArgumentError, match=r"at least one step \(time >= 1\)"
+        ):
+            endpoint(x)
+
+
 @pytest.mark.parametrize("safe_mode", [True, False])
 def test_keras_file_loads_with_identical_outputs(exported, safe_mode):
     model = keras.saving.load_model(exported["root"] / "ours" / outputs.MODEL, safe_mode=safe_mode)
