@@ -1,37 +1,42 @@
 """The Hydra callback around runs and sweeps (`hydra.callbacks.sweep` in `conf/hydra/default.yaml`).
 
-- Before anything runs: validates the config of the run, or of every job of a sweep, and exits
-  with status 2 and a one-line message on a bad value (Hydra itself rejects unknown keys, unknown
-  group options and wrong types while composing).
-- A sweep: writes `sweep.json` (its jobs), logs the sweep's hparams, prints one line per finished
-  job (k/N, overrides, status, primary metric, elapsed, time left), runs the report at the end
-  and exits with status 1 when a run failed.
+The command line is checked before Hydra starts (`experiments.preflight`). For a sweep this
+callback writes `sweep.json` (its jobs), logs the sweep's hparams, reports one line per finished
+job (k/N, overrides, status, primary metric, elapsed, time left), runs the report at the end and
+exits with status 1 when a run failed.
+
+Progress lines are appended to the sweep's `progress.log` by whichever process ran the job (this
+one, a worker, a Slurm node), tagged with the sweep invocation that launched it, and printed by a
+thread of the launching process that follows the file: the same lines on the terminal with every
+launcher, and two sweeps into one folder count their own jobs only.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
+import socket
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.utils import JobReturn
-from hydra.errors import HydraException
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
 
 from experiments import outputs
-from experiments.schema import ConfigError, validate_config
-from experiments.train import run_hparams, summary_line
+from experiments.preflight import compose_jobs, sweep_jobs  # noqa: F401 (sweep_jobs: public)
+from experiments.schema import ConfigError
+from experiments.train import record_failure, run_hparams, summary_line
+
+SWEEP_ENV = "GATELAB_SWEEP"  # this invocation's id, job count and start time, for its workers
+WHERE: dict[str, str] = {}  # what the launching process is writing: {"run_dir"} or {"sweep_dir"}
 
 
 def _refuse(message: str) -> NoReturn:
@@ -39,25 +44,6 @@ def _refuse(message: str) -> NoReturn:
     callbacks into warnings, hence `SystemExit`)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
-
-
-def _validated_task(cfg: DictConfig, where: str = "") -> Any:
-    """`validate_config(cfg)` (the task), or exit with status 2 and the reason."""
-    try:
-        return validate_config(cfg)
-    except ConfigError as exc:
-        _refuse(f"{where + ': ' if where else ''}{exc}")
-
-
-def sweep_jobs(config: DictConfig) -> list[list[str]]:
-    """The override list of every job of the multirun `config`, as Hydra's basic sweeper makes
-    them: `hydra.sweeper.params` first, command-line overrides replacing a key they share."""
-    params = config.hydra.sweeper.get("params") or {}
-    arguments = [f"{key}={value}" for key, value in params.items()]
-    arguments += list(config.hydra.overrides.task)
-    loader = GlobalHydra.instance().config_loader()
-    parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
 
 
 def _domains(rows: Iterable[dict[str, Any]]) -> dict[str, list]:
@@ -77,76 +63,118 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _count_finished(sweep_dir: Path, line: str) -> int:
-    """Append `line` to the sweep's progress log and return how many lines it now has.
-
-    The file lock makes the count exact when parallel workers finish at the same time."""
+def _append_progress(sweep_dir: Path, sweep: dict[str, Any], line: str) -> None:
+    """Append `<id> [k/N] <line>  elapsed  left` to the sweep's progress log, k counting this
+    invocation's lines; the file lock makes k exact when workers finish at the same time."""
+    tag = f"{sweep['id']} "
     with open(sweep_dir / outputs.PROGRESS, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        f.write(line + "\n")
-        f.flush()
         f.seek(0)
-        count = sum(1 for _ in f)
+        k = 1 + sum(1 for old in f if old.startswith(tag))
+        n, elapsed = sweep["n_jobs"], time.time() - sweep["started"]
+        left = elapsed / k * max(n - k, 0)
+        f.write(f"{tag}[{k}/{n}] {line}  elapsed {_clock(elapsed)}  left ~{_clock(left)}\n")
+        f.flush()
         fcntl.flock(f, fcntl.LOCK_UN)
-    return count
 
 
-def _job_summary(job_return: JobReturn) -> str:
-    """The job's `summary_line`, or the error it raised."""
-    try:
-        return summary_line(job_return.return_value)  # re-raises what the job raised
-    except Exception as exc:
-        return f"failed  {type(exc).__name__}: {exc}"
+class _ProgressPrinter(threading.Thread):
+    """Prints, as they arrive, the lines of `progress.log` that carry this invocation's tag."""
+
+    def __init__(self, path: Path, tag: str) -> None:
+        super().__init__(daemon=True)
+        self.path, self.tag = path, f"{tag} "
+        self.offset = path.stat().st_size if path.exists() else 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.drain()
+
+    def drain(self) -> None:
+        if not self.path.exists():
+            return
+        with open(self.path) as f:
+            f.seek(self.offset)
+            text = f.read()
+        complete = text[: text.rfind("\n") + 1]
+        self.offset += len(complete.encode())
+        for line in complete.splitlines():
+            if line.startswith(self.tag):
+                print(line.removeprefix(self.tag), flush=True)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+        self.drain()
+
+
+_PRINTER: list[_ProgressPrinter] = []  # module state: the callback object is pickled to workers
+
+
+def _settle(config: DictConfig, job_return: JobReturn) -> str:
+    """The job's `summary_line`. A job that raised outside `train`, or whose worker died, is
+    turned into what `train` makes of a failure: a failed record in its `metrics.json` (unless
+    it wrote one) returned as a completed job, so that Hydra's sweeper does not abort the sweep
+    on it."""
+    if job_return.status != JobStatus.COMPLETED:
+        exc = job_return._return_value  # `.return_value` would re-raise it and print to stderr
+        error = f"{type(exc).__name__}: {exc}"
+        record = outputs.read_metrics(Path(config.hydra.runtime.output_dir))
+        if record is None or record.get("status") != "ok":
+            record = record_failure(job_return.cfg, error)
+        job_return.status, job_return.return_value = JobStatus.COMPLETED, record
+    return summary_line(job_return.return_value)
 
 
 class SweepCallback(Callback):
-    """Validation before runs; progress, report and exit status for sweeps."""
+    """Progress, report and exit status for sweeps; remembers where a run writes (for Ctrl-C)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Reject a bad single-run config before Hydra creates the run directory."""
-        _validated_task(config)
+        """Remember the run directory, for the message of an interrupted run."""
+        WHERE["run_dir"] = str(config.hydra.run.dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        """Validate every job, then write the sweep plan and log the sweep's hparams."""
-        loader = GlobalHydra.instance().config_loader()
-        jobs = sweep_jobs(config)
+        """Write the sweep plan, start printing progress and log the sweep's hparams."""
+        try:
+            jobs = compose_jobs(config)
+        except ConfigError as exc:
+            _refuse(str(exc))
         hparams, metrics, runs = [], set(), []
-        for overrides in jobs:
-            where = " ".join(overrides)
-            try:
-                job_cfg = loader.load_sweep_config(config, list(overrides))
-            except (HydraException, OmegaConfBaseException) as exc:
-                _refuse(f"{where}: {exc}")
-            task = _validated_task(job_cfg, where)
+        for _, job_cfg, task in jobs:
             hparams.append(run_hparams(job_cfg, task))
             runs.append(job_cfg.hydra.job.override_dirname)
             metric = task.spec.primary_metric
             metrics |= {"test_loss", f"test_{metric}", f"baseline_{metric}", "train_seconds"}
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        plan = {"n_jobs": len(jobs), "started": time.time(), "runs": runs}
-        outputs.write_json(sweep_dir / outputs.SWEEP_PLAN, plan)
-        (sweep_dir / outputs.PROGRESS).write_text("")
+        WHERE["sweep_dir"] = str(sweep_dir)
+        sweep = {"id": f"{os.getpid()}@{socket.gethostname()}", "n_jobs": len(jobs)}
+        sweep["started"] = time.time()
+        os.environ[SWEEP_ENV] = json.dumps(sweep)  # workers start after this and inherit it
+        outputs.write_json(sweep_dir / outputs.SWEEP_PLAN, {**sweep, "runs": runs})
         print(f"Sweep: {len(jobs)} runs into {sweep_dir}", flush=True)
+        _PRINTER.append(_ProgressPrinter(sweep_dir / outputs.PROGRESS, sweep["id"]))
+        _PRINTER[-1].start()
         instantiate(config.logger).log_sweep_start(sweep_dir, _domains(hparams), sorted(metrics))
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        """Print `[k/N] overrides  status  metric  seconds  elapsed  left` for a sweep's job."""
+        """Append `[k/N] overrides  status  metric  seconds  elapsed  left` to the progress log."""
         if config.hydra.mode != RunMode.MULTIRUN:
             return
         sweep_dir = Path(config.hydra.sweep.dir)
-        plan = json.loads((sweep_dir / outputs.SWEEP_PLAN).read_text())
+        sweep = json.loads(
+            os.environ.get(SWEEP_ENV) or (sweep_dir / outputs.SWEEP_PLAN).read_text()
+        )
         name = config.hydra.job.override_dirname or config.hydra.job.num
-        line = f"{name}  {_job_summary(job_return)}"
-        k, n = _count_finished(sweep_dir, line), plan["n_jobs"]
-        elapsed = time.time() - plan["started"]
-        left = elapsed / k * (n - k)
-        print(f"[{k}/{n}] {line}  elapsed {_clock(elapsed)}  left ~{_clock(left)}", flush=True)
+        _append_progress(sweep_dir, sweep, f"{name}  {_settle(config, job_return)}")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Print the report, add its figure to the sweep's log, exit 1 if a run failed."""
         from experiments.report import report  # pandas and matplotlib load only here
 
+        while _PRINTER:
+            _PRINTER.pop().stop()
         sweep_dir = Path(config.hydra.sweep.dir)
         result = report(sweep_dir)
         if result.plot is not None:

@@ -8,6 +8,8 @@ pulled into the YAML files with `- /schema/<name>@_here_` in their defaults list
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,16 +64,16 @@ class TrainerSchema:
         _require(self.epochs > 0, "trainer.epochs", self.epochs, "a positive integer")
         _require(self.batch_size > 0, "trainer.batch_size", self.batch_size, "a positive integer")
         _require(
-            self.learning_rate > 0,
+            0 < self.learning_rate < math.inf,
             "trainer.learning_rate",
             self.learning_rate,
-            "a positive number",
+            "a positive finite number",
         )
         _require(
-            self.clipnorm is None or self.clipnorm > 0,
+            self.clipnorm is None or 0 < self.clipnorm < math.inf,
             "trainer.clipnorm",
             self.clipnorm,
-            "a positive number or null",
+            "a positive finite number or null",
         )
         _require(
             self.patience is None or self.patience >= 0,
@@ -108,7 +110,7 @@ class RunSchema:
     logger: Any = None
 
     def __post_init__(self) -> None:
-        _require(self.seed >= 0, "seed", self.seed, "an integer >= 0")
+        _require(0 <= self.seed < 2**32, "seed", self.seed, "an integer in [0, 2**32 - 1]")
 
 
 SCHEMAS: dict[str, type] = {
@@ -157,17 +159,63 @@ def _instantiate_checked(cfg: DictConfig, group: str) -> Any:
 def validate_config(cfg: DictConfig) -> Any:
     """Check a composed run config before anything trains; return the instantiated task.
 
-    Ranges first (fast), then the task's own argument checks, then the logger's (which may load
-    TensorFlow).
+    Ranges first (fast), then the task's own argument checks, a memory estimate, then the
+    logger's checks (which may load TensorFlow).
 
     Raises:
         ConfigError: a value out of range, or an argument the task or logger rejects (e.g.
-            `data.seq_len=0`), with a message naming the key and what is allowed.
+            `data.seq_len=0`), or sizes too large for this machine's memory, with a message
+            naming the key and what is allowed.
     """
     check_ranges(cfg, RunSchema)
     check_ranges(cfg.threads, ThreadsSchema)
     check_ranges(cfg.model, ModelSchema)
     check_ranges(cfg.trainer, TrainerSchema)
     task = _instantiate_checked(cfg, "data")
+    check_memory(cfg, task)
     _instantiate_checked(cfg, "logger")
     return task
+
+
+def _size(n_bytes: float) -> str:
+    """`1.5 TiB`, `23.4 GiB`, ... (binary units)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    power = min(int(math.log(max(n_bytes, 1.0), 1024)), len(units) - 1)
+    return f"{n_bytes / 1024**power:.3g} {units[power]}"
+
+
+def memory_estimate(cfg: DictConfig, task: Any) -> dict[str, float]:
+    """A lower bound on a run's memory in bytes: `data` (every split, 4 bytes per input value
+    and step), `weights` (one gate's weights per layer, times 4 for gradients and Adam's two
+    moments) and `activations` (one batch's hidden states at every step, kept for backprop)."""
+    spec, units, layers = task.spec, cfg.model.units, cfg.model.num_layers
+    n_examples = sum(getattr(task, "sizes", {}).values())
+    step_values = 1 if spec.input_kind == "tokens" else spec.input_dim
+    features = cfg.model.embedding_dim if spec.input_kind == "tokens" else spec.input_dim
+    params = layers * units * (units + max(features, units) + 1) + units * spec.n_outputs
+    return {
+        "data": 4.0 * n_examples * spec.seq_len * step_values,
+        "weights": 4.0 * 4 * params,
+        "activations": 4.0 * cfg.trainer.batch_size * spec.seq_len * units * layers,
+    }
+
+
+def check_memory(cfg: DictConfig, task: Any) -> None:
+    """Refuse a run whose `memory_estimate` exceeds this machine's physical memory.
+
+    Raises:
+        ConfigError: naming the sizes, the estimate and the machine's memory.
+    """
+    parts = memory_estimate(cfg, task)
+    total = sum(parts.values())
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if total > machine:
+        sizes = (
+            f"data.seq_len={task.spec.seq_len}, model.units={cfg.model.units}, "
+            f"model.num_layers={cfg.model.num_layers}, trainer.batch_size={cfg.trainer.batch_size}"
+        )
+        detail = ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
+        raise ConfigError(
+            f"{sizes}: needs at least {_size(total)} of memory ({detail}), more than this "
+            f"machine's {_size(machine)}; choose smaller sizes"
+        )

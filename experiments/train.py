@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from data.base import Task
-from experiments import outputs
+from experiments import outputs, tf_logs
 from experiments.runlock import RunLock
 from experiments.schema import register_schemas, validate_config
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: C++ info lines
+if tf_logs.quiet():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: C++ info lines
 log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 register_schemas()
@@ -147,9 +150,41 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
-if __name__ == "__main__":
-    # Through the importable module, so that the joblib and submitit launchers pickle `train`
-    # by reference instead of copying this `__main__` module's code into every worker.
-    from experiments.train import main as entry
+def interrupted_message(argv: list[str], where: dict[str, str]) -> str:
+    """The one line printed on Ctrl-C: what is saved, and the command that resumes it."""
+    if "sweep_dir" in where:
+        key, folder = "hydra.sweep.dir", where["sweep_dir"]
+        saved = "finished runs and the last completed epoch of unfinished ones are saved"
+    elif "run_dir" in where:
+        key, folder = "hydra.run.dir", where["run_dir"]
+        saved = "the last completed epoch is saved"
+    else:
+        return "interrupted before any run started: nothing to resume"
+    folder = str(Path(folder).resolve())
+    kept = [arg for arg in argv if not arg.startswith(("hydra.sweep.dir=", "hydra.run.dir="))]
+    command = shlex.join(["python", "-m", "experiments.train", *kept, f"{key}={folder}"])
+    return f"interrupted: {saved} in {folder}; resume with: {command}"
 
-    entry()
+
+def cli(argv: list[str]) -> None:
+    """`python -m experiments.train <argv>`: check the command line, run it, end Ctrl-C with
+    one line (exit status 130)."""
+    from experiments.preflight import check_command_line
+
+    tf_logs.filter_startup_lines()
+    check_command_line(argv, CONF_DIR)
+    try:
+        main()
+    except KeyboardInterrupt:
+        from experiments.callbacks import WHERE
+
+        print(interrupted_message(argv, WHERE), file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    # Through the importable module, so that the launchers pickle `train` by reference instead
+    # of copying this `__main__` module's code into every worker.
+    from experiments.train import cli
+
+    cli(sys.argv[1:])

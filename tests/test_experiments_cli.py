@@ -68,21 +68,55 @@ def test_sweep_writes_runs_and_report_then_rerun_skips(tmp_path):
 
 
 def test_a_failing_run_does_not_sink_the_sweep(tmp_path):
-    """lr=1e30 without clipping makes the loss NaN: that run fails, the other finishes, the
-    report lists the failure and the sweep exits with status 1."""
-    result, sweep_dir = sweep(
-        tmp_path, "model=keras_rnn", "trainer.clipnorm=null", "trainer.learning_rate=0.003,1e30"
+    """Under `launcher=parallel` (what `make sweep` uses), three runs: one trains, one's loss
+    turns NaN (a test hook poisons its weights: the same on every CPU), one's worker process is
+    killed with SIGKILL as the out-of-memory killer would. Each failure costs only its own run:
+    recorded failed with the reason, the report lists both, the sweep exits with status 1, and
+    TensorFlow's start-up lines stay off the terminal (no test-suite log settings here)."""
+    from tests.test_robustness import SMALL, run_as_user, start_up_lines
+
+    sweep_dir = tmp_path / "sweep"
+    hook = [
+        "logger._target_=tests.test_robustness.PoisonWeights",
+        "+logger.poison=none,weights_nan,sigkill",
+    ]
+    result = run_as_user(
+        [
+            "-m",
+            "experiments.train",
+            "-m",
+            *SMALL,
+            *hook,
+            "launcher=parallel",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        cwd=tmp_path,
     )
     assert result.returncode == 1, result.stderr[-3000:]
     records = {
-        run.name: json.loads((run / outputs.METRICS).read_text()) for run in run_dirs(sweep_dir)
+        run.name.split(",")[0]: json.loads((run / outputs.METRICS).read_text())
+        for run in run_dirs(sweep_dir)
     }
-    statuses = sorted(r["status"] for r in records.values())
-    assert statuses == ["failed", "ok"]
-    failed = next(r for r in records.values() if r["status"] == "failed")
-    assert failed["learning_rate"] == 1e30 and "NaN" in failed["error"]
-    assert "Runs that did not finish ok (1)" in result.stdout
-    assert "1 run(s) did not finish ok" in result.stderr
+    assert records["+logger.poison=none"]["status"] == "ok"
+    nan, killed = records["+logger.poison=weights_nan"], records["+logger.poison=sigkill"]
+    assert nan["status"] == "failed" and nan["error"].startswith(
+        "DivergenceError: training loss became nan"
+    )
+    assert killed["status"] == "failed"
+    assert killed["error"].startswith("WorkerLostError: worker process killed by SIGKILL")
+    assert (killed["model"], killed["seq_len"]) == ("lstm", 5)
+    progress = re.findall(
+        r"^\[(\d)/3\] \+logger.poison=(\w+).*  (ok|failed)  ", result.stdout, re.M
+    )
+    assert [k for k, _, _ in progress] == ["1", "2", "3"], result.stdout
+    assert {(name, status) for _, name, status in progress} == {
+        ("none", "ok"),
+        ("weights_nan", "failed"),
+        ("sigkill", "failed"),
+    }
+    assert "Runs that did not finish ok (2)" in result.stdout
+    assert result.stderr.strip().splitlines() == ["error: 2 run(s) did not finish ok"]
+    assert not start_up_lines(result.stdout + result.stderr)
 
 
 @pytest.mark.slow

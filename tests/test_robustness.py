@@ -4,27 +4,34 @@ deleted artifacts, garbled records, run locks."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
 import pytest
 
-from experiments import outputs
+from experiments import outputs, tf_logs
 from experiments.logger import RunLogger
 from experiments.report import report
 from experiments.resume import WEIGHTS
 from experiments.train import train
+from tests.conftest import REPO, TINY
 
 HOOKS = __name__
 
 
 class PoisonWeights(RunLogger):
     """A test hook (`logger._target_=tests.test_robustness.PoisonWeights`): at the end of epoch
-    `epoch` (0-based) it sets the output layer's kernel to NaN (`poison: nan`), scales it by 1e6
-    (`explode`: a huge but finite loss), or kills the process with SIGKILL as the out-of-memory
-    killer would (`kill`); `none` does nothing."""
+    `epoch` (0-based) it sets the output layer's kernel to NaN (`poison: weights_nan`), scales it
+    by 1e6 (`weights_huge`: a huge but finite loss), or kills the process with SIGKILL as the
+    out-of-memory killer would (`sigkill`); `none` does nothing."""
 
     def __init__(self, poison: str = "none", epoch: int = 0) -> None:
         self.poison, self.epoch = poison, epoch
@@ -33,10 +40,10 @@ class PoisonWeights(RunLogger):
         def on_epoch_end(epoch, logs=None):
             if epoch != self.epoch or self.poison == "none":
                 return
-            if self.poison == "kill":
+            if self.poison == "sigkill":
                 os.kill(os.getpid(), signal.SIGKILL)
             kernel = model.get_layer("head").kernel
-            factor = np.nan if self.poison == "nan" else 1e6
+            factor = {"weights_nan": np.nan, "weights_huge": 1e6}[self.poison]
             kernel.assign(kernel.numpy() * factor)
 
         return [keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)]
@@ -65,9 +72,8 @@ def hooked(tiny_cfg, target: str, *overrides: str, **params):
 
 
 def test_a_loss_that_explodes_but_stays_finite_is_recorded_as_failed(tiny_cfg, tmp_path):
-    cfg = hooked(
-        tiny_cfg, "PoisonWeights", "model=gru", "trainer.epochs=3", "export=false", poison="explode"
-    )
+    overrides = ["model=gru", "trainer.epochs=3", "export=false"]
+    cfg = hooked(tiny_cfg, "PoisonWeights", *overrides, poison="weights_huge")
     record = train(cfg)
     assert record["status"] == "failed"
     assert record["error"].startswith("DivergenceError: loss ")
@@ -164,7 +170,7 @@ def test_a_run_with_a_deleted_artifact_is_trained_again(tiny_cfg, tmp_path):
 
 
 def test_a_rerun_trains_a_failed_run_again(tiny_cfg, tmp_path):
-    cfg = hooked(tiny_cfg, "PoisonWeights", "model=gru", "export=false", poison="nan")
+    cfg = hooked(tiny_cfg, "PoisonWeights", "model=gru", "export=false", poison="weights_nan")
     assert train(cfg)["status"] == "failed"
     again = train(tiny_cfg("model=gru", "export=false"))
     assert again["status"] == "ok" and not again.get("skipped")
@@ -197,3 +203,89 @@ def test_the_run_lock_is_exclusive_and_a_dead_owners_lock_is_taken_over(tmp_path
         assert lock.path.exists()
     with RunLock(tmp_path, wait=False):
         pass
+
+
+def run_as_user(args: list[str], cwd, timeout: float = 300, **env: str):
+    """`python <args>` with the environment a user has: none of the test suite's TensorFlow
+    log settings (`TF_CPP_MIN_LOG_LEVEL`), plus `env`."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    for key in ("TF_CPP_MIN_LOG_LEVEL", "HYDRA_FULL_ERROR", tf_logs.SWITCH, tf_logs._ACTIVE):
+        environment.pop(key, None)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=environment | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_up_lines(text: str) -> list[str]:
+    """The lines of `text` that are TensorFlow start-up noise."""
+    return [line for line in text.splitlines() if re.search(tf_logs.STARTUP_LINES, line)]
+
+
+SMALL = [o for o in TINY if o != "trainer.epochs=2"] + ["export=false"]
+
+
+def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
+    """SIGINT mid-training (with GATELAB_TF_LOGS=1: TensorFlow's start-up lines are back): exit
+    130, one line naming what is saved and the command; that command resumes and finishes (by
+    default without TensorFlow's start-up lines)."""
+    run_dir = tmp_path / "run"
+    args = ["-m", "experiments.train", *SMALL, "trainer.epochs=15", f"hydra.run.dir={run_dir}"]
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    environment |= {"PYTHONPATH": str(REPO), tf_logs.SWITCH: "1"}
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=tmp_path, env=environment, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list((run_dir / outputs.BACKUP).glob("epoch-[0-9]")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until one checkpoint is complete (`epoch-<n>.tmp` is being written)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert start_up_lines(err), err[-3000:]  # GATELAB_TF_LOGS=1 shows TensorFlow's lines
+    ours = [line for line in err.splitlines() if not line.startswith(("I0000", "W0000", "E0000"))]
+    ours = [line for line in ours if not start_up_lines(line)]
+    assert len(ours) == 1 and "Traceback" not in err, err[-3000:]
+    assert ours[0].startswith(f"interrupted: the last completed epoch is saved in {run_dir}")
+    command = shlex.split(ours[0].split("resume with: ", 1)[1])
+    assert command[:3] == ["python", "-m", "experiments.train"]
+    assert not (run_dir / outputs.METRICS).exists()
+
+    resumed = run_as_user(command[1:], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming after epoch" in (run_dir / "train.log").read_text()
+    assert json.loads((run_dir / outputs.METRICS).read_text())["epochs"] == 15
+    assert resumed.stdout.splitlines()[-1].startswith("ok  test_accuracy=")
+    assert not start_up_lines(resumed.stderr), resumed.stderr[-3000:]
+
+
+def test_two_sweeps_into_one_folder_train_each_run_once(tmp_path):
+    """A submitit_local sweep and a local one at the same time into one folder: each run is
+    trained once (the other sweep waits, then skips it), each sweep counts its own jobs and
+    prints its progress lines on the terminal (submitit's jobs run in other processes)."""
+    grid = ["model=rnn,gru", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "experiments.train", "-m", *SMALL, *grid, f"launcher={name}"],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for name in ("submitit_local", "local")
+    ]  # fmt: skip
+    results = [proc.communicate(timeout=400) for proc in both]
+    for proc, (out, err) in zip(both, results):
+        assert proc.returncode == 0, err[-3000:]
+        progress = re.findall(r"^\[(\d)/(\d)\] ", out, re.MULTILINE)
+        assert progress == [("1", "2"), ("2", "2")], out
+    lines = "".join(out for out, _ in results)
+    assert lines.count("skipped (already ok)") == 2
+    assert len(re.findall(r"  ok  test_accuracy=", lines)) == 2
+    runs = [path.parent for path in (tmp_path / "sweep").glob(f"*/{outputs.METRICS}")]
+    assert len(runs) == 2
+    for run in runs:
+        assert json.loads((run / outputs.METRICS).read_text())["status"] == "ok"

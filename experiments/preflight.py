@@ -1,0 +1,117 @@
+"""Check a command line before Hydra runs it: bad input exits with status 2 and one line.
+
+Hydra reports its own composition errors (an unknown option, key or type, a malformed override)
+in several lines and with status 1, before any callback can run. `check_command_line` composes
+the run, or every job of a sweep, the way Hydra will, and validates each
+(`experiments.schema.validate_config`: ranges, the task's and logger's checks, a memory estimate),
+so that every refusal reads `error: <key and value>: <what is allowed>` and nothing is created.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from hydra import initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.utils import get_args_parser
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
+from omegaconf import DictConfig
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
+
+from experiments.schema import ConfigError, validate_config
+
+CONFIG_NAME = "train"
+HYDRA_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
+HYDRA_FLAGS += ("config_path", "config_name", "config_dir")  # Hydra answers these itself
+
+
+def one_line(exc: BaseException) -> str:
+    """A Hydra/OmegaConf/config error as one line naming the key and what is allowed."""
+    if isinstance(exc, MissingConfigException) and exc.options and exc.missing_cfg_file:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        return f"{group}={name}: no such option in conf/{group}/; allowed: {', '.join(exc.options)}"
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError) and cause.full_key:
+        return f"{cause.full_key}: {str(cause).splitlines()[0]}"
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+        key = cause.full_key
+        return f"{key}: no such key in the config (to add one anyway: +{key}=...)"
+    lines = [line.strip() for line in str(exc).splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith("See https://"))
+
+
+def sweep_jobs(config: DictConfig) -> list[list[str]]:
+    """The override list of every job of the multirun `config`, as Hydra's basic sweeper makes
+    them: `hydra.sweeper.params` first, command-line overrides replacing a key they share."""
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{key}={value}" for key, value in params.items()]
+    arguments += list(config.hydra.overrides.task)
+    loader = GlobalHydra.instance().config_loader()
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
+    return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
+
+
+def compose_jobs(config: DictConfig) -> list[tuple[list[str], DictConfig, Any]]:
+    """`(overrides, job config, task)` for every job of the multirun `config`.
+
+    Raises:
+        ConfigError: a job does not compose or does not validate; the message names the job.
+    """
+    loader = GlobalHydra.instance().config_loader()
+    jobs = []
+    for overrides in sweep_jobs(config):
+        try:
+            job_cfg = loader.load_sweep_config(config, list(overrides))
+            jobs.append((overrides, job_cfg, validate_config(job_cfg)))
+        except (HydraException, OmegaConfBaseException, ConfigError) as exc:
+            raise ConfigError(f"{' '.join(overrides)}: {one_line(exc)}") from exc
+    return jobs
+
+
+def _refuse(message: str) -> NoReturn:
+    """Print `error: <message>` on stderr and exit with status 2."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _refuse_flags(message: str) -> NoReturn:
+    """argparse's error, in one line."""
+    _refuse(f"{message} (flags such as -m go before the key=value overrides)")
+
+
+def check_command_line(argv: list[str], config_dir: Path) -> None:
+    """Compose and validate what `python -m experiments.train <argv>` would run; on bad input
+    print one line and exit with status 2. Hydra's own flags (`--help`, `--cfg`, ...) are left
+    to Hydra."""
+    parser = get_args_parser()
+    parser.error = _refuse_flags  # argparse would print its usage block and exit
+    args = parser.parse_args(argv)
+    if any(getattr(args, flag, None) for flag in HYDRA_FLAGS):
+        return
+    with initialize_config_dir(str(config_dir), version_base="1.3", job_name=CONFIG_NAME):
+        loader = GlobalHydra.instance().config_loader()
+        try:
+            mode_cfg = loader.load_configuration(
+                CONFIG_NAME, args.overrides, RunMode.MULTIRUN, validate_sweep_overrides=False
+            )
+            multirun = args.multirun or mode_cfg.hydra.mode == RunMode.MULTIRUN
+            mode = RunMode.MULTIRUN if multirun else RunMode.RUN
+            config = loader.load_configuration(CONFIG_NAME, args.overrides, mode)
+            if multirun:
+                compose_jobs(config)
+            else:
+                validate_config(config)
+        except (HydraException, OmegaConfBaseException) as exc:
+            _refuse(one_line(exc))
+        except ConfigError as exc:
+            _refuse(str(exc))
