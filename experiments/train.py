@@ -172,8 +172,8 @@ def cli(argv: list[str]) -> None:
     from experiments.preflight import check_command_line
 
     tf_logs.filter_startup_lines()
-    check_command_line(argv, CONF_DIR)
     try:
+        check_command_line(argv, CONF_DIR)
         main()
     except KeyboardInterrupt:
         from experiments.callbacks import WHERE

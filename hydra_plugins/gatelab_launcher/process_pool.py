@@ -11,7 +11,6 @@ the next job.
 import copy
 import logging
 import multiprocessing
-import os
 import signal
 from collections import deque
 from collections.abc import Sequence
@@ -59,7 +58,12 @@ def _job_config(
 
 
 def _serve(conn: Connection) -> None:
-    """A worker: receive the sweep's context once, then `(idx, overrides)` jobs until `None`."""
+    """A worker: receive the sweep's context once, then `(idx, overrides)` jobs until `None`.
+
+    Ctrl-C is the launcher's to handle (it ends the workers; a run keeps its last completed
+    epoch's backup), so that a sweep stops with one message rather than one traceback per
+    worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         hydra_context, config, task_function, singleton_state = cloudpickle.loads(conn.recv_bytes())
         setup_globals()
@@ -75,8 +79,8 @@ def _serve(conn: Connection) -> None:
                 job_subdir_key="hydra.sweep.subdir",
             )
             conn.send_bytes(cloudpickle.dumps(ret))
-    except (KeyboardInterrupt, EOFError):
-        pass  # Ctrl-C (the launcher reports it once) or the launcher went away
+    except EOFError:
+        pass  # the launcher went away
 
 
 class _Worker:
@@ -157,12 +161,10 @@ class ProcessPoolLauncher(Launcher):
                 self._collect(workers, results)
         except KeyboardInterrupt:
             for worker in workers:
-                if worker.process.is_alive():
-                    os.kill(worker.process.pid, signal.SIGINT)  # a backup of the last epoch stays
+                worker.process.terminate()  # its run keeps the backup of its last whole epoch
             raise
         finally:
             for worker in workers:
-                worker.job = None if not worker.process.is_alive() else worker.job
                 worker.stop()
         return [results[initial_job_idx + i] for i in range(len(job_overrides))]
 
