@@ -51,7 +51,11 @@ def test_python_m_experiments_bench_prints_ratios_per_cell(capsys, monkeypatch):
     args += ["--features", "3", "--units", "4", "--batches", "2"]
     out = run_module("experiments.bench", args, capsys, monkeypatch)
     assert "# batch 4, input 3, units 4, 2 batches/epoch, 2 repeats" in out
-    rows = re.findall(rf"^(GRU)\s+5\s+{FLOAT}\s+{FLOAT}" + rf"\s+{FLOAT}" * 6 + "$", out, re.M)
+    per_repeat, best = out.split("# best of the repeats")  # two tables, 8 figures a row each
+    rows = re.findall(
+        rf"^(GRU)\s+5\s+{FLOAT}\s+{FLOAT}" + rf"\s+{FLOAT}" * 6 + "$", per_repeat, re.M
+    )
+    assert re.findall(r"^GRU\s+5" + rf"\s+{FLOAT}" * 8 + "$", best, re.M), out
     assert [row[0] for row in rows] == ["GRU"], out
     for row in rows:
         numbers = np.array(row[1:], float)
