@@ -158,11 +158,47 @@ def test_unroll_gives_the_loop_and_keras_numbers(ours_cls, keras_cls, layer_kwar
     mask = np.ones((4, 5), bool)
     mask[0, 1:3] = False
     mask[1, 3:] = False
+    mask[2, :] = False
     for kwargs in ({}, {"mask": mask}):
         _assert_close(ours(x, **kwargs), looped(x, **kwargs), atol=1e-6)
         _assert_close(ours(x, **kwargs), theirs(x, **kwargs))
     unrolled = _graph_ops(ours, tf.TensorSpec((4, 5, FEATURES)))
     assert "While" not in unrolled and "StatelessWhile" not in unrolled
+
+
+@pytest.mark.parametrize("unroll", [False, True])
+def test_gradients_match_keras_in_a_graph(unroll):
+    time = 4 if unroll else None  # a time axis known only at run time, as in `fit`
+    spec = tf.TensorSpec((None, time, FEATURES))
+    kwargs = {"return_sequences": True, "go_backwards": True, "unroll": unroll}
+    x = tf.constant(np.random.default_rng(5).normal(size=(3, 4, FEATURES)).astype("float32"))
+    mask = tf.constant(np.array([[1, 1, 0, 1], [1, 1, 1, 0], [0, 0, 0, 0]], bool))
+    grads = []
+    for layer in _pair(layers.LSTM, keras.layers.LSTM, **kwargs):
+
+        @tf.function(input_signature=[spec, tf.TensorSpec((None, time), tf.bool)])
+        def gradient(x, mask, layer=layer):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(layer(x, mask=mask) ** 2)
+            return tape.gradient(loss, layer.trainable_weights)
+
+        grads.append(gradient(x, mask))
+    _assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_inside_keras_bidirectional(ours_cls, keras_cls):
+    wrapped = [
+        keras.layers.Bidirectional(cls(UNITS, return_sequences=True))
+        for cls in (ours_cls, keras_cls)
+    ]
+    for layer in wrapped:
+        layer.build((None, None, FEATURES))
+    wrapped[0].set_weights(wrapped[1].get_weights())
+    assert wrapped[0].backward_layer.go_backwards
+    x = np.random.default_rng(6).normal(size=(2, 5, FEATURES)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    _assert_close(wrapped[0](x, mask=mask), wrapped[1](x, mask=mask))
 
 
 @pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
