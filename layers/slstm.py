@@ -98,10 +98,8 @@ class SLSTMCell(RecurrentCell):
 
     def retention(self, gates):
         """`1 - i / n`: the weight of the old normalised cell in the new one."""
-        if isinstance(gates["input"], np.ndarray):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return 1 - gates["input"] / gates["normalizer"]
-        return 1 - gates["input"] / gates["normalizer"]
+        with np.errstate(divide="ignore", invalid="ignore"):  # numpy: n = 0 gives NaN quietly
+            return 1 - gates["input"] / gates["normalizer"]
 
     def get_config(self):
         config = {"recurrent_activation": activations.serialize(self.recurrent_activation)}
