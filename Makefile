@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-slow lint format bench sweep tensorboard clean
+.PHONY: help venv test test-slow lint format bench sweep tensorboard mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -40,5 +40,10 @@ sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, the
 tensorboard: $(STAMP) ## TensorBoard over every run and sweep under outputs/
 	$(VENV)/bin/tensorboard --logdir outputs
 
+mutation: $(STAMP) ## mutation testing of data/ and the report with mutmut (minutes; not in `test`)
+	$(PY) -m pip install -e ".[mutation]"
+	$(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
+
 clean: ## remove generated outputs (keeps .venv)
-	rm -rf outputs .pytest_cache
+	rm -rf outputs .pytest_cache mutants
