@@ -24,6 +24,7 @@ import tensorflow as tf
 
 import layers
 
+CUDNN_CELLS = ("LSTM", "GRU")  # the layers that take `use_cudnn`
 PAIRS = {
     "SimpleRNN": (layers.SimpleRNN, keras.layers.SimpleRNN),
     "LSTM": (layers.LSTM, keras.layers.LSTM),
@@ -31,10 +32,10 @@ PAIRS = {
 }
 
 
-def build_model(layer_cls, time_steps: int, features: int, units: int) -> keras.Model:
-    """`(batch, time, features)` → recurrent layer → Dense(1); compiled with Adam / MSE."""
+def build_model(layer_cls, time_steps: int, features: int, units: int, **kwargs) -> keras.Model:
+    """`(batch, time, features)` → recurrent layer (`kwargs`) → Dense(1); Adam / MSE."""
     inputs = keras.Input((time_steps, features))
-    outputs = keras.layers.Dense(1)(layer_cls(units)(inputs))
+    outputs = keras.layers.Dense(1)(layer_cls(units, **kwargs)(inputs))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss="mse", jit_compile=False)
     return model
@@ -48,7 +49,14 @@ def _timed(run) -> tuple[float, float]:
 
 
 def bench_pair(
-    name: str, time_steps: int, batch: int, features: int, units: int, batches: int, repeats: int
+    name: str,
+    time_steps: int,
+    batch: int,
+    features: int,
+    units: int,
+    batches: int,
+    repeats: int,
+    use_cudnn: str | bool = "auto",
 ) -> list[dict]:
     """Alternate ours and the built-in; one row per repeat with both throughputs (seq/s) and
     processor seconds."""
@@ -57,8 +65,9 @@ def bench_pair(
     n = batch * batches
     x = rng.normal(size=(n, time_steps, features)).astype("float32")
     y = rng.normal(size=(n, 1)).astype("float32")
-    models = {"ours": build_model(ours_cls, time_steps, features, units)}
-    models["keras"] = build_model(keras_cls, time_steps, features, units)
+    kwargs = {"use_cudnn": use_cudnn} if name in CUDNN_CELLS else {}
+    models = {"ours": build_model(ours_cls, time_steps, features, units, **kwargs)}
+    models["keras"] = build_model(keras_cls, time_steps, features, units, **kwargs)
     models["ours"].set_weights(models["keras"].get_weights())
     for model in models.values():  # warm-up: tracing and graph building are not measured
         model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)
@@ -127,23 +136,31 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--batches", type=int, default=8, help="batches per epoch")
+    parser.add_argument(
+        "--use-cudnn",
+        choices=["auto", "false"],
+        default="auto",
+        help="LSTM/GRU on both sides: cuDNN where it applies (a GPU), or always the loop",
+    )
     args = parser.parse_args(argv)
     for name, value in (("repeats", args.repeats), ("batch", args.batch), ("units", args.units)):
         if value <= 0:
             parser.error(f"--{name} must be a positive integer, got {value}")
     threads = tf.config.threading.get_intra_op_parallelism_threads() or "all"
+    gpus = [gpu.name for gpu in tf.config.list_physical_devices("GPU")] or ["no GPU"]
+    use_cudnn = "auto" if args.use_cudnn == "auto" else False
     print(
-        f"# {platform.machine()}, {threads} threads, TF {tf.__version__}, "
-        f"Keras {keras.__version__}, Python {platform.python_version()}"
+        f"# {platform.machine()}, {threads} threads, {', '.join(gpus)} (LSTM/GRU use_cudnn="
+        f"{use_cudnn!r}), TF {tf.__version__}, Keras {keras.__version__}, "
+        f"Python {platform.python_version()}"
     )
     print(f"# batch {args.batch}, input {args.features}, units {args.units}, ", end="")
     print(f"{args.batches} batches/epoch, {args.repeats} repeats")
     rows = []
     for time_steps in args.times:
         for name in args.cells:
-            rows += bench_pair(
-                name, time_steps, args.batch, args.features, args.units, args.batches, args.repeats
-            )
+            sizes = (args.batch, args.features, args.units, args.batches, args.repeats)
+            rows += bench_pair(name, time_steps, *sizes, use_cudnn=use_cudnn)
             keras.backend.clear_session()
     table = summarise(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
