@@ -397,6 +397,15 @@ class Recurrent(keras.layers.Layer):
         with tf.control_dependencies([check]):
             return tf.identity(sequences)
 
+    def _check_stateful_batch(self, batch: int | None) -> None:
+        expected = self.states[0].shape[0]
+        if batch is not None and batch != expected:  # Keras's words
+            raise ValueError(
+                "If an RNN is stateful, the batch size of the input sequences must be the same "
+                "as the batch size of the initial state. \n"
+                f"- Expected batch size: {expected}\n- Received batch size: {batch}"
+            )
+
     @tracking.no_automatic_dependency_tracking
     def _create_state_variables(self, batch_size: int) -> None:
         # Untracked, as in Keras: state variables are not weights, so the weight lists match.
@@ -493,6 +502,8 @@ class Recurrent(keras.layers.Layer):
         if self.unroll and sequences.shape[1] is None:
             raise ValueError(_UNROLL_UNKNOWN_TIME)
         sequences = self._require_steps(tf.cast(sequences, self.compute_dtype))
+        if self.stateful:
+            self._check_stateful_batch(sequences.shape[0])
         states = self._initial_states(sequences, initial_state)
         fused = self._fused_call(sequences, states, mask, training)
         if fused is not None:

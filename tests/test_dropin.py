@@ -187,6 +187,16 @@ def test_gradients_match_keras_in_a_graph(unroll):
 
 
 @pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_stateful_batch_mismatch_fails_as_in_keras(ours_cls, keras_cls):
+    pair = _pair(ours_cls, keras_cls, input_shape=(2, None, FEATURES), stateful=True)
+    x = np.zeros((3, 4, FEATURES), "float32")
+    errors = [_raised(lambda lay=lay: lay(x)) for lay in pair]
+    assert [type(e) for e in errors] == [ValueError, ValueError]
+    assert "Expected batch size: 2\n- Received batch size: 3" in str(errors[0])
+    assert "Expected batch size: 2\n- Received batch size: 3" in str(errors[1])
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
 def test_inside_keras_bidirectional(ours_cls, keras_cls):
     wrapped = [
         keras.layers.Bidirectional(cls(UNITS, return_sequences=True))
