@@ -31,8 +31,9 @@ test: lint ## lint, then the default test suite (slow tests excluded)
 test-slow: $(STAMP) ## the slow tests only
 	$(PY) -m pytest -m slow
 
-bench: $(STAMP) ## throughput of our layers against Keras's built-ins (prints ratios)
+bench: $(STAMP) ## throughput of our layers against Keras's built-ins, and of the scan cells (prints ratios)
 	$(PY) -m experiments.bench
+	$(PY) -m experiments.bench_scan
 
 sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, then the report
 	$(PY) -m experiments.train experiment=context_switch
