@@ -32,10 +32,14 @@ PAIRS = {
 }
 
 
-def build_model(layer_cls, time_steps: int, features: int, units: int, **kwargs) -> keras.Model:
-    """`(batch, time, features)` → recurrent layer (`kwargs`) → Dense(1); Adam / MSE."""
+def build_model(
+    layer_cls, time_steps: int, features: int, units: int, masked: bool = False, **kwargs
+) -> keras.Model:
+    """`(batch, time, features)` → [Masking(0)] → recurrent layer (`kwargs`) → Dense(1);
+    compiled with Adam / MSE."""
     inputs = keras.Input((time_steps, features))
-    outputs = keras.layers.Dense(1)(layer_cls(units, **kwargs)(inputs))
+    x = keras.layers.Masking(0.0)(inputs) if masked else inputs
+    outputs = keras.layers.Dense(1)(layer_cls(units, **kwargs)(x))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss="mse", jit_compile=False)
     return model
@@ -57,15 +61,22 @@ def bench_pair(
     batches: int,
     repeats: int,
     use_cudnn: str | bool = "auto",
+    masked: bool = False,
 ) -> list[dict]:
     """Alternate ours and the built-in; one row per repeat with both throughputs (seq/s) and
-    processor seconds."""
+    processor seconds. `masked`: sequences right-padded with zeros to lengths drawn from
+    [time / 2, time], and a `Masking` layer in front."""
     ours_cls, keras_cls = PAIRS[name]
     rng = np.random.default_rng(0)
     n = batch * batches
     x = rng.normal(size=(n, time_steps, features)).astype("float32")
     y = rng.normal(size=(n, 1)).astype("float32")
-    kwargs = {"use_cudnn": use_cudnn} if name in CUDNN_CELLS else {}
+    if masked:
+        lengths = rng.integers(time_steps // 2, time_steps + 1, size=n)
+        x[np.arange(time_steps)[None, :] >= lengths[:, None]] = 0.0
+    kwargs = {"masked": masked}
+    if name in CUDNN_CELLS:
+        kwargs["use_cudnn"] = use_cudnn
     models = {"ours": build_model(ours_cls, time_steps, features, units, **kwargs)}
     models["keras"] = build_model(keras_cls, time_steps, features, units, **kwargs)
     models["ours"].set_weights(models["keras"].get_weights())
@@ -142,6 +153,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         default="auto",
         help="LSTM/GRU on both sides: cuDNN where it applies (a GPU), or always the loop",
     )
+    parser.add_argument(
+        "--masked", action="store_true", help="right-padded sequences behind a Masking layer"
+    )
     args = parser.parse_args(argv)
     for name, value in (("repeats", args.repeats), ("batch", args.batch), ("units", args.units)):
         if value <= 0:
@@ -155,12 +169,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         f"Python {platform.python_version()}"
     )
     print(f"# batch {args.batch}, input {args.features}, units {args.units}, ", end="")
-    print(f"{args.batches} batches/epoch, {args.repeats} repeats")
+    print(f"{args.batches} batches/epoch, {args.repeats} repeats", end="")
+    print(", right-padded behind Masking" if args.masked else "")
     rows = []
     for time_steps in args.times:
         for name in args.cells:
             sizes = (args.batch, args.features, args.units, args.batches, args.repeats)
-            rows += bench_pair(name, time_steps, *sizes, use_cudnn=use_cudnn)
+            rows += bench_pair(name, time_steps, *sizes, use_cudnn=use_cudnn, masked=args.masked)
             keras.backend.clear_session()
     table = summarise(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
