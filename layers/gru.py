@@ -212,8 +212,11 @@ def _check_variant(reset_gate: Any, tied_gates: Any, gate_inputs: Any) -> None:
 class GRU(Recurrent):
     """GRU layer, weight-compatible with `keras.layers.GRU`, with `trace` for the gates.
 
-    Arguments are those of `keras.layers.GRU` (cell arguments as in `GRUCell`, plus
-    `return_sequences`, `return_state`, `go_backwards`, `stateful`, `zero_output_for_mask`).
+    Arguments are those of `keras.layers.GRU`: the cell's (as in `GRUCell`, with Keras's
+    `implementation`, accepted and saved), the sequence layer's (`return_sequences`,
+    `return_state`, `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and
+    `use_cudnn` ("auto", True, False): on a GPU `call` runs cuDNN exactly where Keras's layer
+    would (see `layers.cudnn`); `trace` always runs the loop.
 
     Example:
     >>> gru = GRU(4)

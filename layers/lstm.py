@@ -223,8 +223,11 @@ def _scaled(gate: tf.Tensor | None, value: tf.Tensor) -> tf.Tensor:
 class LSTM(Recurrent):
     """LSTM layer, weight-compatible with `keras.layers.LSTM`, with `trace` for the gates.
 
-    Arguments are those of `keras.layers.LSTM` (cell arguments as in `LSTMCell`, plus
-    `return_sequences`, `return_state`, `go_backwards`, `stateful`, `zero_output_for_mask`).
+    Arguments are those of `keras.layers.LSTM`: the cell's (as in `LSTMCell`, with Keras's
+    `implementation`, accepted and saved), the sequence layer's (`return_sequences`,
+    `return_state`, `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and
+    `use_cudnn` ("auto", True, False): on a GPU `call` runs cuDNN exactly where Keras's layer
+    would (see `layers.cudnn`); `trace` always runs the loop.
 
     Example:
     >>> lstm = LSTM(4, return_sequences=True)
