@@ -38,7 +38,11 @@ class MinimalCell(RecurrentCell):
                 f"{type(self).__name__} (its gates do not read h_tm1), "
                 f"got {kwargs['recurrent_dropout']!r}."
             )
-        kwargs.pop("activation", None)  # the candidate is linear: no activation to choose
+        if kwargs.pop("activation", None) not in (None, "linear"):
+            raise ValueError(
+                f"Received an invalid value for argument `activation`, expected None: the "
+                f"candidate of {type(self).__name__} is linear."
+            )
         super().__init__(units, activation=None, **kwargs)
         self.recurrent_activation = recurrent_activation_fn
 

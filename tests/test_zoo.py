@@ -350,6 +350,7 @@ def test_keras_layers_keep_their_config():
         (lambda: layers.GRU(2, gate_inputs="x"), "`gate_inputs`, expected one of 'all'"),
         (lambda: layers.GRU(2, tied_gates=True, reset_gate=False), "needs `reset_gate=True`"),
         (lambda: layers.MinGRU(2, recurrent_dropout=0.1), "`recurrent_dropout`, expected 0"),
+        (lambda: layers.MinLSTM(2, activation="tanh"), "`activation`, expected None"),
     ],
 )
 def test_bad_variant_arguments_are_named(make, message):
