@@ -290,3 +290,29 @@ def test_two_sweeps_into_one_folder_train_each_run_once(tmp_path):
     assert len(runs) == 2
     for run in runs:
         assert json.loads((run / outputs.METRICS).read_text())["status"] == "ok"
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_parallel_sweep_stops_with_one_line_and_resumes(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while two workers
+    train: exit 130 and one line; the printed command finishes the sweep, resuming both runs."""
+    sweep_dir = tmp_path / "sweep"
+    args = [*SMALL, "trainer.epochs=30", "model=rnn,gru", "launcher=parallel"]
+    args = ["-m", "experiments.train", "-m", *args, f"hydra.sweep.dir={sweep_dir}"]
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while len(list(sweep_dir.glob("*/backup/epoch-[0-9]"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    assert err.strip().splitlines() == [err.strip()] and "Traceback" not in err, err
+    assert err.startswith("interrupted: finished runs and the last completed epoch of unfinished")
+    command = shlex.split(err.split("resume with: ", 1)[1])
+    resumed = run_as_user(command[1:], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    logs = "".join(path.read_text() for path in sweep_dir.glob("*/train.log"))
+    assert logs.count("resuming after epoch") == 2
