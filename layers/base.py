@@ -495,7 +495,8 @@ class Recurrent(keras.layers.Layer):
         return last_output, outputs, final_states, (stacked if collect_gates else None)
 
     def _fused_call(self, sequences, states, mask, training):
-        """`(output, final_states)` from a fused kernel (cuDNN), or None to run the loop."""
+        """`(output, final_states)` from another engine (cuDNN, a parallel scan), or None to run
+        the loop."""
         return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -505,6 +506,8 @@ class Recurrent(keras.layers.Layer):
         if self.stateful:
             self._check_stateful_batch(sequences.shape[0])
         states = self._initial_states(sequences, initial_state)
+        if isinstance(mask, (list, tuple)):  # with initial states as inputs: [mask, None, ...]
+            mask = mask[0]
         fused = self._fused_call(sequences, states, mask, training)
         if fused is not None:
             output, final_states = fused

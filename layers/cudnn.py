@@ -77,8 +77,6 @@ def fused_call(layer, sequences, states, mask, training):
         input_mask, _ = layer._dropout_masks(sequences, states, training)
         if input_mask is not None:
             sequences = sequences * input_mask[:, None, :]
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
         try:
             last_output, outputs, final_states = _run_kernel(layer, sequences, states, mask)
         except NotImplementedError:
