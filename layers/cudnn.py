@@ -68,12 +68,8 @@ def fused_call(layer, sequences, states, mask, training):
     applied to the whole sequence, `NotImplementedError` from the backend means "use the
     loop", and `use_cudnn=True` raises Keras's `ValueError` where cuDNN cannot be used.
     """
-    cell = layer.cell
-    if (
-        layer.use_cudnn in ("auto", True)
-        and not cell.recurrent_dropout
-        and computes_keras_cell(cell, layer.keras_cell_cls)
-    ):
+    # `may_use_cudnn` first: no dropout mask is drawn for a call that then runs the loop.
+    if may_use_cudnn(layer) and not layer.cell.recurrent_dropout:
         input_mask, _ = layer._dropout_masks(sequences, states, training)
         if input_mask is not None:
             sequences = sequences * input_mask[:, None, :]

@@ -354,6 +354,17 @@ def test_use_cudnn_true_fails_as_in_keras(ours_cls, keras_cls):
         assert cudnn.NOT_SUPPORTED in str(errors[0]) and cudnn.NOT_SUPPORTED in str(errors[1])
 
 
+def test_use_cudnn_auto_on_a_cpu_draws_the_loops_dropout():
+    x = np.random.default_rng(7).normal(size=(2, 4, FEATURES)).astype("float32")
+    outputs = []
+    for use_cudnn in ("auto", False):
+        layer = layers.LSTM(UNITS, dropout=0.5, seed=3, use_cudnn=use_cudnn)
+        layer.build((None, None, FEATURES))
+        layer.set_weights([np.full(w.shape, 0.3) for w in layer.get_weights()])
+        outputs.append([np.asarray(layer(x, training=True)) for _ in range(2)])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
 def test_variants_never_take_cudnn(fake_gpu):
     variants = [(layers.LSTM, {"forget_gate": False}), (layers.GRU, {"reset_gate": False})]
     spec = tf.TensorSpec((2, 5, FEATURES))
