@@ -112,7 +112,7 @@ def test_docs_screenshots_draws_both_pictures_from_a_sweep(compose_cfg, tmp_path
     out = tmp_path / "pictures"
     shipped = sorted((REPO / "docs").glob("*.png"))
     stamps = [p.stat().st_mtime_ns for p in shipped]
-    args = [str(sweep), "--run", "lstm", "--out", str(out), "--settle", "6"]
+    args = [str(sweep), "--run", "lstm", "--out", str(out), "--settle", "8"]
     result = run_cli([str(REPO / "docs" / "screenshots.py"), *args], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     heatmap = Image.open(out / "tensorboard_gate_heatmap.png").convert("RGB")
