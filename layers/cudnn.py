@@ -16,6 +16,8 @@ import keras
 import tensorflow as tf
 from keras.src import backend
 
+from layers.base import Recurrent, make_cell, split_layer_kwargs
+
 USE_CUDNN_VALUES = ("auto", True, False)
 # Keras's words (keras/src/layers/rnn/lstm.py), so that both layers fail alike.
 NOT_SUPPORTED = (
@@ -59,6 +61,45 @@ def may_use_cudnn(layer) -> bool:
             cell.activation, cell.recurrent_activation, layer.unroll, cell.use_bias, reset_after
         )
     )
+
+
+class CudnnRecurrent(Recurrent):
+    """A sequence layer (LSTM, GRU) whose `call` takes cuDNN's kernel where Keras's layer would.
+
+    Subclasses set `cell_cls`, `cell_name`, `fused_kernel` ("lstm" or "gru") and
+    `keras_cell_cls` (Keras's cell whose maths cuDNN computes).
+
+    Args:
+        units: positive integer, size of the state.
+        use_cudnn: "auto" (cuDNN where it applies), True (cuDNN or Keras's `ValueError`), False
+            (always the loop). `trace` always runs the loop.
+        **kwargs: the cell's (with Keras's `implementation`, accepted and saved) and the
+            sequence layer's (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
+            `unroll`, `zero_output_for_mask`, see `Recurrent`).
+    """
+
+    cell_cls: type
+    cell_name: str
+    fused_kernel: str
+    keras_cell_cls: type
+
+    def __init__(self, units: int, use_cudnn: Any = "auto", **kwargs):
+        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
+        cell = make_cell(type(self), self.cell_cls, units, self.cell_name, cell_kwargs)
+        super().__init__(cell, **layer_kwargs)
+        self.use_cudnn = check_use_cudnn(use_cudnn)
+        if may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
+            self.supports_jit = False
+
+    def _fused_call(self, sequences, states, mask, training):
+        return fused_call(self, sequences, states, mask, training)
+
+    @property
+    def recurrent_activation(self):
+        return self.cell.recurrent_activation
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}
 
 
 def fused_call(layer, sequences, states, mask, training):

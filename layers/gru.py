@@ -8,14 +8,8 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers import cudnn
-from layers.base import (
-    Recurrent,
-    RecurrentCell,
-    _get_activation,
-    make_cell,
-    split_layer_kwargs,
-)
+from layers.base import RecurrentCell, _get_activation
+from layers.cudnn import CudnnRecurrent
 from layers.weights import add_cell_weights
 
 GATE_INPUTS = ("all", "state_bias", "state", "bias")  # Dey & Salem 2017: GRU, GRU1, GRU2, GRU3
@@ -209,14 +203,11 @@ def _check_variant(reset_gate: Any, tied_gates: Any, gate_inputs: Any) -> None:
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
-class GRU(Recurrent):
+class GRU(CudnnRecurrent):
     """GRU layer, weight-compatible with `keras.layers.GRU`, with `trace` for the gates.
 
-    Arguments are those of `keras.layers.GRU`: the cell's (as in `GRUCell`, with Keras's
-    `implementation`, accepted and saved), the sequence layer's (`return_sequences`,
-    `return_state`, `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and
-    `use_cudnn` ("auto", True, False): on a GPU `call` runs cuDNN exactly where Keras's layer
-    would (see `layers.cudnn`); `trace` always runs the loop.
+    Arguments are those of `keras.layers.GRU`: the cell's as in `GRUCell`, the sequence
+    layer's and `use_cudnn` as in `CudnnRecurrent`.
 
     Example:
     >>> gru = GRU(4)
@@ -226,27 +217,11 @@ class GRU(Recurrent):
     TensorShape([2, 10, 4])
     """
 
+    cell_cls = GRUCell
+    cell_name = "gru_cell"
     fused_kernel = "gru"
     keras_cell_cls = keras.layers.GRUCell
-
-    def __init__(self, units: int, use_cudnn: Any = "auto", **kwargs):
-        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        cell = make_cell(type(self), GRUCell, units, "gru_cell", cell_kwargs)
-        super().__init__(cell, **layer_kwargs)
-        self.use_cudnn = cudnn.check_use_cudnn(use_cudnn)
-        if cudnn.may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
-            self.supports_jit = False
-
-    def _fused_call(self, sequences, states, mask, training):
-        return cudnn.fused_call(self, sequences, states, mask, training)
-
-    @property
-    def recurrent_activation(self):
-        return self.cell.recurrent_activation
 
     @property
     def reset_after(self) -> bool:
         return self.cell.reset_after
-
-    def get_config(self):
-        return {**super().get_config(), "use_cudnn": self.use_cudnn}

@@ -9,14 +9,8 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers import cudnn
-from layers.base import (
-    Recurrent,
-    RecurrentCell,
-    _get_activation,
-    make_cell,
-    split_layer_kwargs,
-)
+from layers.base import RecurrentCell, _get_activation
+from layers.cudnn import CudnnRecurrent
 
 # The ablations of Greff et al. 2017 as switches; their defaults give Keras's LSTM.
 VARIANT_DEFAULTS = {
@@ -220,14 +214,11 @@ def _scaled(gate: tf.Tensor | None, value: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
-class LSTM(Recurrent):
+class LSTM(CudnnRecurrent):
     """LSTM layer, weight-compatible with `keras.layers.LSTM`, with `trace` for the gates.
 
-    Arguments are those of `keras.layers.LSTM`: the cell's (as in `LSTMCell`, with Keras's
-    `implementation`, accepted and saved), the sequence layer's (`return_sequences`,
-    `return_state`, `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and
-    `use_cudnn` ("auto", True, False): on a GPU `call` runs cuDNN exactly where Keras's layer
-    would (see `layers.cudnn`); `trace` always runs the loop.
+    Arguments are those of `keras.layers.LSTM`: the cell's as in `LSTMCell`, the sequence
+    layer's and `use_cudnn` as in `CudnnRecurrent`.
 
     Example:
     >>> lstm = LSTM(4, return_sequences=True)
@@ -237,27 +228,11 @@ class LSTM(Recurrent):
     ['candidate', 'cell', 'forget', 'hidden', 'input', 'output']
     """
 
+    cell_cls = LSTMCell
+    cell_name = "lstm_cell"
     fused_kernel = "lstm"
     keras_cell_cls = keras.layers.LSTMCell
-
-    def __init__(self, units: int, use_cudnn: Any = "auto", **kwargs):
-        layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        cell = make_cell(type(self), LSTMCell, units, "lstm_cell", cell_kwargs)
-        super().__init__(cell, **layer_kwargs)
-        self.use_cudnn = cudnn.check_use_cudnn(use_cudnn)
-        if cudnn.may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
-            self.supports_jit = False
-
-    def _fused_call(self, sequences, states, mask, training):
-        return cudnn.fused_call(self, sequences, states, mask, training)
-
-    @property
-    def recurrent_activation(self):
-        return self.cell.recurrent_activation
 
     @property
     def unit_forget_bias(self) -> bool:
         return self.cell.unit_forget_bias
-
-    def get_config(self):
-        return {**super().get_config(), "use_cudnn": self.use_cudnn}
