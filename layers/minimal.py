@@ -53,20 +53,26 @@ class MinimalCell(RecurrentCell):
     def recurrent_params(self) -> dict[str, tf.Tensor]:
         return {}
 
-    def project_sequence(self, inputs: tf.Tensor) -> tf.Tensor:
-        """`x W + b` for a whole sequence: `(time, batch, features)` → `(time, batch, blocks *
-        units)`, one matmul."""
+    def project_sequence(self, inputs: tf.Tensor) -> list[tf.Tensor]:
+        """`x W_k + b_k` of every block for a whole sequence: `(time, batch, features)` →
+        `gate_count` tensors `(time, batch, units)`, one matmul each (no split to copy)."""
         kernel, bias = self.input_params()
-        flat = tf.matmul(tf.reshape(inputs, [-1, tf.shape(inputs)[-1]]), kernel)
-        flat = flat if bias is None else flat + bias
-        return tf.reshape(flat, tf.concat([tf.shape(inputs)[:-1], [-1]], axis=0))
+        flat = tf.reshape(inputs, [-1, tf.shape(inputs)[-1]])
+        shape = tf.concat([tf.shape(inputs)[:-1], [self.units]], axis=0)
+        blocks = []
+        for k in range(self.gate_count):
+            columns = slice(k * self.units, (k + 1) * self.units)
+            block = tf.matmul(flat, kernel[:, columns])
+            block = block if bias is None else tf.nn.bias_add(block, bias[columns])
+            blocks.append(tf.reshape(block, shape))
+        return blocks
 
-    def coefficients(self, x_proj: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, dict]:
-        """`(..., blocks * units)` → `(a, b, gates)`, each `(..., units)`."""
+    def coefficients(self, blocks: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, dict]:
+        """The blocks of `x W + b`, each `(..., units)` → `(a, b, gates)`, each `(..., units)`."""
         raise NotImplementedError
 
     def step(self, x_proj, states, params, recurrent_mask=None):
-        a, b, gates = self.coefficients(x_proj)
+        a, b, gates = self.coefficients(tf.split(x_proj, self.gate_count, axis=-1))
         h = a * states[0] + b
         return h, [h], {**gates, "hidden": h}
 
@@ -91,8 +97,8 @@ class MinGRUCell(MinimalCell):
     gate_names = ("update", "candidate", "hidden")
     retention_gate, retention_keeps_at = "update", 0.0
 
-    def coefficients(self, x_proj):
-        x_z, hh = tf.split(x_proj, 2, axis=-1)
+    def coefficients(self, blocks):
+        x_z, hh = blocks
         z = self.recurrent_activation(x_z)
         return 1 - z, z * hh, {"update": z, "candidate": hh}
 
@@ -111,8 +117,8 @@ class MinLSTMCell(MinimalCell):
     gate_names = ("input", "forget", "candidate", "hidden")
     retention_gate = "forget"
 
-    def coefficients(self, x_proj):
-        x_i, x_f, hh = tf.split(x_proj, 3, axis=-1)
+    def coefficients(self, blocks):
+        x_i, x_f, hh = blocks
         i, f = self.recurrent_activation(x_i), self.recurrent_activation(x_f)
         total = f + i
         return f / total, i / total * hh, {"input": i, "forget": f, "candidate": hh}

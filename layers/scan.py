@@ -31,10 +31,10 @@ def linear_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int | None = N
     Args:
         a, b: `(time, batch, units)`.
         h0: `(batch, units)`, the state before step 0.
-        chunk: steps per chunk of `_chunked_scan` (default `CHUNK`).
+        chunk: steps per chunk of `_chunked_scan` (default: `_chunk_for(time)`).
     Returns: `(time, batch, units)`, `h_t` at index t.
     """
-    chunk = chunk or CHUNK
+    chunk = chunk or _chunk_for(a.shape[0])
 
     @tf.custom_gradient
     def scan(a, b, h0):
@@ -52,6 +52,15 @@ def linear_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int | None = N
     return scan(a, b, h0)
 
 
+def _chunk_for(steps: int | None) -> int:
+    """`CHUNK`, or for a static `steps` the divisor of it in [CHUNK / 2, 2 * CHUNK] nearest to
+    `CHUNK` (no padding to copy in and slice out); `CHUNK` when there is none."""
+    if not steps:
+        return CHUNK
+    divisors = [c for c in range(CHUNK // 2, 2 * CHUNK + 1) if steps % c == 0]
+    return min(divisors, key=lambda c: abs(c - CHUNK), default=CHUNK)
+
+
 def _chunked_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int) -> tf.Tensor:
     """`linear_scan`'s forward pass, in two levels.
 
@@ -63,9 +72,11 @@ def _chunked_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int) -> tf.T
     """
     steps = tf.shape(a)[0]
     n_chunks = (steps + chunk - 1) // chunk
-    pad = [[0, n_chunks * chunk - steps], [0, 0], [0, 0]]
-    a = tf.pad(a, pad, constant_values=1)  # (a, b) = (1, 0) carries the state unchanged
-    b = tf.pad(b, pad)
+    padded = a.shape[0] is None or a.shape[0] % chunk != 0
+    if padded:
+        pad = [[0, n_chunks * chunk - steps], [0, 0], [0, 0]]
+        a = tf.pad(a, pad, constant_values=1)  # (a, b) = (1, 0) carries the state unchanged
+        b = tf.pad(b, pad)
     shape = tf.concat([[n_chunks, chunk], tf.shape(a)[1:]], axis=0)
     a, b = tf.reshape(a, shape), tf.reshape(b, shape)  # (chunks, chunk, batch, units)
     a, b = tf.unstack(a, axis=1), tf.unstack(b, axis=1)
@@ -73,13 +84,13 @@ def _chunked_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int) -> tf.T
     for k in range(1, chunk):
         products.append(products[-1] * a[k])
         states.append(a[k] * states[-1] + b[k])
-    products = tf.stack(products, axis=1)  # within each chunk, from a zero state
-    states = tf.stack(states, axis=1)
-    first = states[:1, -1] + products[:1, -1] * h0[None]
-    ends = _hillis_steele(products[:, -1], tf.concat([first, states[1:, -1]], axis=0))
+    # products[k], states[k]: (chunks, batch, units), within each chunk from a zero state.
+    first = states[-1][:1] + products[-1][:1] * h0[None]
+    ends = _hillis_steele(products[-1], tf.concat([first, states[-1][1:]], axis=0))
     incoming = tf.concat([h0[None], ends[:-1]], axis=0)  # (chunks, batch, units)
-    h = states + products * incoming[:, None]
-    return tf.reshape(h, tf.concat([[-1], tf.shape(h)[2:]], axis=0))[:steps]
+    h = tf.stack([s + p * incoming for s, p in zip(states, products)], axis=1)
+    h = tf.reshape(h, tf.concat([[-1], tf.shape(h)[2:]], axis=0))
+    return h[:steps] if padded else h
 
 
 def _hillis_steele(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
@@ -105,7 +116,8 @@ def _hillis_steele(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 class ScanRecurrent(Recurrent):
     """A sequence layer whose `call` runs `linear_scan` instead of the loop (`trace` still steps).
 
-    Its cell provides `coefficients(x_proj) -> (a, b, gates)` for any leading shape, and its
+    Its cell provides `project_sequence(inputs)` (the blocks of `x W + b`) and
+    `coefficients(blocks) -> (a, b, gates)` for any leading shape, and its
     `step` applies them one step at a time (`trace` and `keras.layers.RNN(cell)` use that).
     Masked steps get `(a, b) = (1, 0)`: the state is carried unchanged, and the output repeats
     the previous one (zeros before the first real step, or everywhere masked with
