@@ -204,6 +204,19 @@ def test_scan_stays_exact_over_long_sequences(name):
     np.testing.assert_allclose(scanned, stepped, atol=ATOL, rtol=ATOL)
 
 
+@pytest.mark.parametrize("name", ["mingru", "minlstm"])
+def test_stateful_scan_continues_where_it_stopped(name):
+    """Two stateful calls on halves of a sequence end where one call on the whole one does."""
+    whole = build(name, seed=4)
+    cls, options, _ = ZOO[name]
+    stateful = cls(UNITS, stateful=True, **options)
+    stateful.build((BATCH, None, FEATURES))
+    stateful.set_weights(whole.get_weights())
+    x, _ = inputs()
+    stateful(x[:, :3])
+    np.testing.assert_allclose(stateful(x[:, 3:]), whole(x), atol=ATOL)
+
+
 def test_linear_scan_gradient_against_float64_loop():
     """`linear_scan`'s own gradient (a backwards scan) against TensorFlow's gradient of a plain
     loop, in float64, over several chunks, from a nonzero initial state."""
