@@ -109,6 +109,26 @@ def test_builds_from_config(name, seq_len):
     assert spec.primary_metric in task.baselines()
 
 
+# What each task's model reads and predicts, from the tasks' definitions (docs/REFERENCES.md):
+# (input_kind, input_dim, output, n_outputs, primary_metric, higher_is_better).
+SPECS = {
+    "adding": ("features", 2, "last", 1, "mse", False),  # value and marker channels -> the sum
+    "context_switch": ("tokens", 43, "last", 8, "accuracy", True),  # 42 words + pad -> a food
+    "copy": ("tokens", 11, "sequence", 9, "ce", False),  # 8 symbols, blank, delimiter, pad
+    "digits": ("features", 8, "last", 10, "accuracy", True),  # a row of 8 pixels -> a digit
+    "temporal_order": ("tokens", 9, "last", 4, "accuracy", True),  # a-d, X, Y, B, E, pad
+    "text": ("tokens", 98, "sequence", 98, "bpc", False),  # next character of 98
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_specs_say_what_the_model_reads_and_predicts(name):
+    spec = tiny(name).spec
+    fields = ("input_kind", "input_dim", "output", "n_outputs", "primary_metric")
+    assert tuple(getattr(spec, f) for f in fields) + (spec.higher_is_better,) == SPECS[name]
+    assert tiny("temporal_order", variant="3bit").spec.n_outputs == 8
+
+
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_class_defaults_match_config(name):
     config = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"))
