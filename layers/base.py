@@ -21,6 +21,8 @@ from keras.src.backend import AutocastScope
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from keras.src.utils import tracking
 
+from layers.weights import add_cell_weights
+
 
 def _check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -112,37 +114,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.output_size = units
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
-        if input_dim is None:
-            raise ValueError(
-                f"The last dimension of the input to `{self.name}` (features) must be known, "
-                f"got input shape {tuple(input_shape)}."
-            )
         width = self.gate_count * self.units
-        self.kernel = self.add_weight(
-            shape=(input_dim, width),
-            name="kernel",
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
+        add_cell_weights(
+            self, input_shape, width, width, self._bias_shape(), self._bias_initializer()
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                shape=self._bias_shape(),
-                name="bias",
-                initializer=self._bias_initializer(),
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        super().build(input_shape)
 
     def _bias_shape(self) -> tuple[int, ...]:
         return (self.gate_count * self.units,)

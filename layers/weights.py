@@ -1,5 +1,5 @@
-"""Weight creation for cells whose kernels differ in width from the `gate_count` layout of
-`RecurrentCell.build` (the GRU variants, the minimal cells)."""
+"""Weight creation shared by every cell: `RecurrentCell.build` (kernels of equal width) and the
+cells whose kernels differ in width (the GRU variants, the minimal cells)."""
 
 from __future__ import annotations
 

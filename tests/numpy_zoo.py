@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from layers.lstm import VARIANT_DEFAULTS
 from tests.numpy_rnn import sigmoid
 
-LSTM_SWITCHES = {
-    "peephole": False,
-    "input_gate": True,
-    "forget_gate": True,
-    "output_gate": True,
-    "input_activation": True,
-    "output_activation": True,
-    "coupled_gates": False,
-    "full_gate_recurrence": False,
-}
+LSTM_SWITCHES = VARIANT_DEFAULTS  # the switches' defaults, not their maths
 
 
 def _blocks(z: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
