@@ -1,7 +1,9 @@
-"""Recurrent layers whose every gate can be traced: `SimpleRNN`, `LSTM`, `GRU` and their cells.
+"""Recurrent layers whose every gate can be traced: `SimpleRNN`, `LSTM`, `GRU` and their cells
+(weight-compatible with Keras's), and the cell zoo: the LSTM and GRU variants (options of
+`LSTMCell` / `GRUCell`), `MinGRU` and `MinLSTM` on the parallel scan (`linear_scan`), `SLSTM`.
 
-Weight-compatible with `keras.layers.SimpleRNN`, `LSTM` and `GRU` (same weight names, shapes,
-creation order and gate layout), so `ours.set_weights(keras_layer.get_weights())` works both ways.
+`ours.set_weights(keras_layer.get_weights())` works both ways for SimpleRNN, LSTM and GRU (same
+weight names, shapes, creation order and gate layout).
 """
 
 import keras
