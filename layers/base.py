@@ -623,7 +623,11 @@ def _unrolled_loop(step, inputs, mask, states, recorded):
 
 
 def _carried_states(cell: RecurrentCell, states: list[tf.Tensor]) -> dict[str, tf.Tensor]:
-    """The state entries of a gate dict after masking: `hidden` (and `cell` for the LSTM)."""
+    """The state entries of a gate dict after masking: `hidden` (and `cell` for the LSTM), or
+    the first states named by the cell's `traced_states` (the sLSTM's normaliser, stabiliser)."""
+    names = getattr(cell, "traced_states", None)
+    if names is not None:
+        return dict(zip(names, states))
     carried = {"hidden": states[0]}
     if "cell" in cell.gate_names:
         carried["cell"] = states[1]

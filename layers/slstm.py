@@ -46,6 +46,7 @@ class SLSTMCell(RecurrentCell):
         "hidden",
     )
     retention_gate = "forget"
+    traced_states = ("hidden", "cell", "normalizer", "stabilizer")  # carried at masked steps
 
     def __init__(
         self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid", **kwargs

@@ -120,8 +120,8 @@ def run(step, x, states, mask=None, go_backwards=False):
     """`step` over `x (batch, time, features)` with Keras's masking rules, from `states`.
 
     Returns `(outputs (batch, time, units) in processing order, final states, gates in input
-    order)`; at masked steps `hidden` (and `cell`) hold the carried state, the other gates what
-    the step computed.
+    order)`; at masked steps `hidden` (and `cell`, and the sLSTM's `normalizer` and `stabilizer`)
+    hold the carried state, the other gates what the step computed.
     """
     batch, steps, _ = x.shape
     prev_out = np.zeros_like(states[0])
@@ -132,9 +132,8 @@ def run(step, x, states, mask=None, go_backwards=False):
         keep = np.ones((batch, 1), bool) if mask is None else mask[:, t][:, None]
         states = [np.where(keep, n, s) for n, s in zip(new, states)]
         out = np.where(keep, new[0], prev_out)
-        gates = {**gates, "hidden": states[0]}
-        if "cell" in gates:
-            gates["cell"] = states[1]
+        carried = ("hidden", "cell", "normalizer", "stabilizer")  # the states traced as gates
+        gates |= {name: s for name, s in zip(carried, states) if name in gates}
         outputs.append(out)
         prev_out = out
         gates_by_t[t] = gates
