@@ -35,7 +35,9 @@ def memory_gate(gate_names: Collection[str]) -> str | None:
     """The gate whose value near 1 keeps the old state: `"forget"` (LSTM), `"update"` (GRU).
 
     Keras's GRU computes `h = z * h_prev + (1 - z) * candidate`, so a GRU forgets with low `z`.
-    None for a plain RNN, which has no gate.
+    None for a plain RNN, which has no gate. By name only, so right for Keras's LSTM and GRU;
+    for any cell (minGRU's `update` keeps at 0) use the cell's retention protocol
+    (`retention_gate`, `retention_keeps_at`, `retention`), as the TensorBoard logger does.
     """
     for name in ("forget", "update"):
         if name in gate_names:
