@@ -3,8 +3,9 @@
     python -m experiments.bench_scan [--repeats 3] [--times 100 1000 4000] [--batches 4]
 
 minGRU is compared with our GRU and minLSTM with our LSTM (batch 64, input 64, units 128 by
-default): the two models of a pair alternate whole `fit` epochs in one process, and the table
-gives each one's median sequences per second and the ratio min / median / max over repeats.
+default): the two models of a pair alternate `--batches` training steps (`train_on_batch`:
+forward, backward, Adam) in one process, and the table gives each one's median training
+sequences per second and the ratio min / median / max over repeats.
 Figures, not assertions (`make bench` prints this after `experiments.bench`).
 """
 
@@ -41,13 +42,14 @@ def bench_scan_pair(
         for who, cls in zip(("scan", "loop"), PAIRS[name])
     }
     for model in models.values():  # warm-up: tracing and graph building are not measured
-        model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)
+        model.train_on_batch(x[:batch], y[:batch])
     rows = []
     for repeat in range(repeats):
         row = {"pair": name, "time": time_steps, "repeat": repeat}
         for who, model in models.items():
             start = time.perf_counter()
-            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+            for i in range(0, n, batch):  # per batch: no per-epoch setup of `fit` in the figure
+                model.train_on_batch(x[i : i + batch], y[i : i + batch])
             row[who] = n / (time.perf_counter() - start)
         rows.append(row)
     return rows
