@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -230,12 +231,18 @@ def start_up_lines(text: str) -> list[str]:
 SMALL = [o for o in TINY if o != "trainer.epochs=2"] + ["export=false"]
 
 
+def completed_epochs(run_dir: Path) -> list[Path]:
+    """The run's complete epoch checkpoints (`backup/epoch-<n>`; the newest replaces the older
+    ones, so any number can be the one present)."""
+    return [p for p in (run_dir / outputs.BACKUP).glob("epoch-*") if not p.name.endswith(".tmp")]
+
+
 def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
     """SIGINT mid-training (with GATELAB_TF_LOGS=1: TensorFlow's start-up lines are back): exit
     130, one line naming what is saved and the command; that command resumes and finishes (by
     default without TensorFlow's start-up lines)."""
     run_dir = tmp_path / "run"
-    args = ["-m", "experiments.train", *SMALL, "trainer.epochs=15", f"hydra.run.dir={run_dir}"]
+    args = ["-m", "experiments.train", *SMALL, "trainer.epochs=60", f"hydra.run.dir={run_dir}"]
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     environment |= {"PYTHONPATH": str(REPO), tf_logs.SWITCH: "1"}
     proc = subprocess.Popen(
@@ -243,7 +250,7 @@ def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.monotonic() + 240
-    while not list((run_dir / outputs.BACKUP).glob("epoch-[0-9]")) and time.monotonic() < deadline:
+    while not completed_epochs(run_dir) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)  # until one checkpoint is complete (`epoch-<n>.tmp` is being written)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -260,7 +267,7 @@ def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
     resumed = run_as_user(command[1:], cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming after epoch" in (run_dir / "train.log").read_text()
-    assert json.loads((run_dir / outputs.METRICS).read_text())["epochs"] == 15
+    assert json.loads((run_dir / outputs.METRICS).read_text())["epochs"] == 60
     assert resumed.stdout.splitlines()[-1].startswith("ok  test_accuracy=")
     assert not start_up_lines(resumed.stderr), resumed.stderr[-3000:]
 
@@ -304,7 +311,11 @@ def test_ctrl_c_on_a_parallel_sweep_stops_with_one_line_and_resumes(tmp_path):
         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 240
-    while len(list(sweep_dir.glob("*/backup/epoch-[0-9]"))) < 2 and time.monotonic() < deadline:
+    while (
+        sum(len(completed_epochs(run)) > 0 for run in sweep_dir.glob("*/")) < 2
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
