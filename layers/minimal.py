@@ -111,6 +111,9 @@ class MinLSTMCell(MinimalCell):
         h = f / (f + i) * h_tm1 + i / (f + i) * hh
 
     No output gate and no separate cell. Retention is the normalised forget gate f / (f + i).
+    With the sigmoid, f / (f + i) = σ(log σ(x W_f + b_f) - log σ(x W_i + b_i)) (the paper's
+    log-space form): finite where both gates underflow to 0 (pre-activations below about -88 in
+    float32, -17 in float16), where the quotient would be 0 / 0.
     """
 
     gate_count = 3
@@ -120,8 +123,12 @@ class MinLSTMCell(MinimalCell):
     def coefficients(self, blocks):
         x_i, x_f, hh = blocks
         i, f = self.recurrent_activation(x_i), self.recurrent_activation(x_f)
-        total = f + i
-        return f / total, i / total * hh, {"input": i, "forget": f, "candidate": hh}
+        if self.recurrent_activation is activations.sigmoid:
+            log_ratio = tf.math.log_sigmoid(x_f) - tf.math.log_sigmoid(x_i)  # log(f / i)
+            f_share, i_share = tf.sigmoid(log_ratio), tf.sigmoid(-log_ratio)
+        else:
+            f_share, i_share = f / (f + i), i / (f + i)
+        return f_share, i_share * hh, {"input": i, "forget": f, "candidate": hh}
 
     def retention(self, gates):
         return gates["forget"] / (gates["forget"] + gates["input"])

@@ -204,6 +204,27 @@ def test_scan_stays_exact_over_long_sequences(name):
     np.testing.assert_allclose(scanned, stepped, atol=ATOL, rtol=ATOL)
 
 
+def test_minlstm_is_finite_where_both_gates_underflow():
+    """Gate pre-activations near -120: σ underflows to exactly 0 in float32 for both gates, yet
+    f / (f + i) is well defined. The scan, the loop and their gradients stay finite and equal
+    numpy's float64 recurrence."""
+    layer = build("minlstm", return_sequences=True)
+    bias = layer.cell.bias.numpy()
+    bias[: 2 * UNITS] = np.r_[np.full(UNITS, -120.0), np.linspace(-121.0, -119.0, UNITS)]
+    layer.cell.bias.assign(bias)
+    x, _ = inputs()
+    h0 = initial_states(layer)
+    step = P(numpy_zoo.minlstm_step, w=weights_by_name(layer))
+    expected, _, _ = numpy_zoo.run(lambda x_t, s: step(x_t, s), x.astype("float64"), h0)
+    with tf.GradientTape() as tape:
+        scanned = layer(x, initial_state=h0)
+        loss = tf.reduce_sum(scanned)
+    gradients = tape.gradient(loss, layer.trainable_weights)
+    np.testing.assert_allclose(scanned, expected, atol=ATOL)
+    np.testing.assert_allclose(layer.trace(x, initial_state=h0)["hidden"], expected, atol=ATOL)
+    assert all(np.all(np.isfinite(g)) for g in gradients)
+
+
 @pytest.mark.parametrize("name", ["mingru", "minlstm"])
 def test_stateful_scan_continues_where_it_stopped(name):
     """Two stateful calls on halves of a sequence end where one call on the whole one does."""
