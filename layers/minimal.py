@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers.base import RecurrentCell, _get_activation, split_layer_kwargs
+from layers.base import RecurrentCell, _get_activation, make_cell, split_layer_kwargs
 from layers.scan import ScanRecurrent
 from layers.weights import add_cell_weights
 
@@ -147,7 +147,8 @@ class MinGRU(ScanRecurrent):
 
     def __init__(self, units: int, **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        super().__init__(MinGRUCell(units, name="min_gru_cell", **cell_kwargs), **layer_kwargs)
+        cell = make_cell(type(self), MinGRUCell, units, "min_gru_cell", cell_kwargs)
+        super().__init__(cell, **layer_kwargs)
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -161,4 +162,5 @@ class MinLSTM(ScanRecurrent):
 
     def __init__(self, units: int, **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        super().__init__(MinLSTMCell(units, name="min_lstm_cell", **cell_kwargs), **layer_kwargs)
+        cell = make_cell(type(self), MinLSTMCell, units, "min_lstm_cell", cell_kwargs)
+        super().__init__(cell, **layer_kwargs)

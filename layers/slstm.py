@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers.base import Recurrent, RecurrentCell, _get_activation, split_layer_kwargs
+from layers.base import Recurrent, RecurrentCell, _get_activation, make_cell, split_layer_kwargs
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -118,4 +118,5 @@ class SLSTM(Recurrent):
 
     def __init__(self, units: int, **kwargs):
         layer_kwargs, cell_kwargs = split_layer_kwargs(kwargs)
-        super().__init__(SLSTMCell(units, name="slstm_cell", **cell_kwargs), **layer_kwargs)
+        cell = make_cell(type(self), SLSTMCell, units, "slstm_cell", cell_kwargs)
+        super().__init__(cell, **layer_kwargs)

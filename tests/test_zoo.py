@@ -385,6 +385,9 @@ def test_keras_layers_keep_their_config():
         (lambda: layers.GRU(2, tied_gates=True, reset_gate=False), "needs `reset_gate=True`"),
         (lambda: layers.MinGRU(2, recurrent_dropout=0.1), "`recurrent_dropout`, expected 0"),
         (lambda: layers.MinLSTM(2, activation="tanh"), "`activation`, expected None"),
+        (lambda: layers.SLSTM(2, peephole=True), "passed to SLSTM: {'peephole': True}"),
+        (lambda: layers.MinGRU(2, reset_after=True), "passed to MinGRU: {'reset_after': True}"),
+        (lambda: layers.MinLSTM(2, units_=1), "passed to MinLSTM: {'units_': 1}"),
     ],
 )
 def test_bad_variant_arguments_are_named(make, message):
