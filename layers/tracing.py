@@ -13,8 +13,6 @@ from layers.rnn import SimpleRNN
 
 # Keras's built-in layer → ours with the same weights and maths.
 _EQUIVALENT = {keras.layers.SimpleRNN: SimpleRNN, keras.layers.LSTM: LSTM, keras.layers.GRU: GRU}
-# Keras-only arguments that change how the loop runs, not what it computes.
-_KERAS_ONLY_ARGS = ("unroll", "use_cudnn", "implementation")
 
 
 def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
@@ -33,9 +31,7 @@ def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
         )
     if not layer.built:
         raise ValueError(f"Layer `{layer.name}` must be built before it can be converted.")
-    config = {k: v for k, v in layer.get_config().items() if k not in _KERAS_ONLY_ARGS}
-    config["name"] = f"{layer.name}_traced"
-    clone = ours.from_config(config)
+    clone = ours.from_config({**layer.get_config(), "name": f"{layer.name}_traced"})
     clone.build((None, None, layer.cell.kernel.shape[0]))
     clone.set_weights(layer.get_weights())
     return clone
