@@ -21,7 +21,7 @@ from layers.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell  # noqa: E40
 from layers.rnn import SimpleRNN, SimpleRNNCell  # noqa: E402
 from layers.scan import ScanRecurrent, linear_scan  # noqa: E402
 from layers.slstm import SLSTM, SLSTMCell  # noqa: E402
-from layers.tracing import GateTracer, to_gatelab  # noqa: E402
+from layers.tracing import GateTracer, from_keras, to_gatelab  # noqa: E402
 
 __all__ = [
     "GRU",
@@ -40,6 +40,7 @@ __all__ = [
     "ScanRecurrent",
     "SimpleRNN",
     "SimpleRNNCell",
+    "from_keras",
     "linear_scan",
     "to_gatelab",
 ]

@@ -37,6 +37,37 @@ def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
     return clone
 
 
+def from_keras(model: keras.Model) -> keras.Model:
+    """A copy of `model` in which every Keras SimpleRNN / LSTM / GRU (also inside
+    `Bidirectional`) is ours, with the same name, configuration and weights.
+
+    Keras resolves its own layers before `custom_objects`, so
+    `load_model(path, custom_objects={"LSTM": LSTM})` still gives Keras's layer; this swaps
+    them after loading: `from_keras(keras.saving.load_model(path))`. The copy is not compiled.
+    Sequential and functional models (Keras's `clone_model`); other layers are cloned as they are.
+    """
+
+    def ours(layer: keras.layers.Layer) -> keras.layers.Layer:
+        return _EQUIVALENT[type(layer)].from_config(layer.get_config())
+
+    def swap(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if type(layer) in _EQUIVALENT:
+            return ours(layer)
+        wrapped = getattr(layer, "forward_layer", None)  # Bidirectional's
+        if isinstance(layer, keras.layers.Bidirectional) and type(wrapped) in _EQUIVALENT:
+            return keras.layers.Bidirectional(
+                ours(layer.forward_layer),
+                backward_layer=ours(layer.backward_layer),
+                merge_mode=layer.merge_mode,
+                name=layer.name,
+            )
+        return layer.__class__.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(model, clone_function=swap)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def is_recurrent(layer: keras.layers.Layer) -> bool:
     """Whether `layer` is one of ours or a Keras built-in SimpleRNN / LSTM / GRU."""
     return isinstance(layer, Recurrent) or type(layer) in _EQUIVALENT

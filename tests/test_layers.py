@@ -333,6 +333,33 @@ def test_keras_file_round_trip(tmp_path):
         assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
 
 
+def test_from_keras_swaps_in_ours_after_loading(tmp_path):
+    """A model saved with Keras's layers, loaded, then `from_keras`: ours at the same places
+    (top level and inside Bidirectional), same names, weights and outputs, unroll kept."""
+    model = keras.Sequential(
+        [
+            keras.Input((6,), dtype="int32"),
+            keras.layers.Embedding(10, FEATURES, mask_zero=True),
+            keras.layers.Bidirectional(keras.layers.LSTM(UNITS, return_sequences=True)),
+            keras.layers.GRU(UNITS, reset_after=False, return_sequences=True, unroll=True),
+            keras.layers.SimpleRNN(UNITS),
+            keras.layers.Dense(2),
+        ]
+    )
+    model.set_weights(_random_weights(model, 16))
+    model.save(tmp_path / "keras.keras")
+    loaded = keras.saving.load_model(tmp_path / "keras.keras")
+    swapped = layers.from_keras(loaded)
+    kinds = [type(layer) for layer in swapped.layers]
+    assert kinds[2:4] == [layers.GRU, layers.SimpleRNN] and swapped.layers[2].unroll
+    assert type(swapped.layers[1].forward_layer) is type(swapped.layers[1].backward_layer)
+    assert type(swapped.layers[1].forward_layer) is layers.LSTM
+    assert [layer.name for layer in swapped.layers] == [layer.name for layer in loaded.layers]
+    x = np.random.default_rng(17).integers(0, 10, size=(3, 6))
+    x[0, 3:] = 0
+    np.testing.assert_allclose(swapped(x), loaded(x), atol=ATOL)
+
+
 def test_saved_model_has_dynamic_shapes_and_no_gpu_ops(tmp_path):
     inputs = keras.Input((None, FEATURES))
     hidden = layers.GRU(UNITS, return_sequences=True)(inputs)
