@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,20 +167,29 @@ def interrupted_message(argv: list[str], where: dict[str, str]) -> str:
     return f"interrupted: {saved} in {folder}; resume with: {command}"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`, a scheduler cancelling the job): stopped as Ctrl-C stops."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def cli(argv: list[str]) -> None:
-    """`python -m experiments.train <argv>`: check the command line, run it, end Ctrl-C with
-    one line (exit status 130)."""
+    """`python -m experiments.train <argv>`: check the command line, run it, end Ctrl-C (exit
+    status 130) or SIGTERM (143) with one line."""
     from experiments.preflight import check_command_line
 
     tf_logs.filter_startup_lines()
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         check_command_line(argv, CONF_DIR)
         main()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         from experiments.callbacks import WHERE
 
         print(interrupted_message(argv, WHERE), file=sys.stderr, flush=True)
-        raise SystemExit(130) from None
+        raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
 
 
 if __name__ == "__main__":

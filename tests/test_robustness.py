@@ -327,3 +327,84 @@ def test_ctrl_c_on_a_parallel_sweep_stops_with_one_line_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     logs = "".join(path.read_text() for path in sweep_dir.glob("*/train.log"))
     assert logs.count("resuming after epoch") == 2
+
+
+SLEEPING_APP = """
+import os
+import time
+from pathlib import Path
+
+import hydra
+
+
+@hydra.main(version_base="1.3", config_path=None, config_name=None)
+def main(cfg):
+    Path(f"worker-{os.getpid()}").touch()
+    time.sleep(120)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def running(pid: int) -> bool:
+    """True while process `pid` exists and is not a zombie."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
+def test_process_pool_workers_end_when_their_launcher_is_killed(tmp_path):
+    """SIGKILL to the launching process (no cleanup runs): its workers end too, instead of
+    training on unseen while holding their runs' locks. A TensorFlow-free Hydra app whose jobs
+    sleep, so that only the launcher is exercised."""
+    (tmp_path / "app.py").write_text(SLEEPING_APP)
+    args = ["app.py", "-m", "hydra/launcher=process_pool", "+x=1,2", "hydra.sweep.dir=sweep"]
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(path.name.removeprefix("worker-")) for path in tmp_path.glob("worker-*")]
+    assert len(workers) == 2 and all(map(running, workers))
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [pid for pid in workers if running(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)  # leave nothing behind when the test fails
+    assert not alive
+
+
+def test_sigterm_stops_like_ctrl_c_with_one_line(monkeypatch, capsys):
+    """SIGTERM (`kill`, `timeout`, a cancelled job) ends the command line as Ctrl-C does: one
+    line, exit status 143; on a parallel sweep the launcher then ends its workers."""
+    from experiments import preflight, train
+
+    class UnhandledError(Exception):
+        pass
+
+    def unhandled(signum, frame):
+        raise UnhandledError
+
+    def terminated_while_checking(argv, config_dir):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    monkeypatch.setattr(tf_logs, "filter_startup_lines", lambda: None)
+    monkeypatch.setattr(preflight, "check_command_line", terminated_while_checking)
+    previous = signal.signal(signal.SIGTERM, unhandled)  # instead of ending pytest
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            train.cli(["model=rnn"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.code == 143
+    assert capsys.readouterr().err == "interrupted before any run started: nothing to resume\n"

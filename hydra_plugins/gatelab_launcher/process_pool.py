@@ -9,9 +9,12 @@ the next job.
 """
 
 import copy
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,13 +60,28 @@ def _job_config(
     return sweep_config
 
 
+def _end_with_launcher() -> None:
+    """Have the kernel send this worker SIGTERM when the launching process dies (Linux).
+
+    A launcher killed by `kill`, `timeout` or the out-of-memory killer runs no cleanup; without
+    this its workers would train on unseen, holding their runs' locks, and fail to return the
+    job. A killed worker's run keeps the backup of its last completed epoch."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl
+        os._exit(1)
+
+
 def _serve(conn: Connection) -> None:
     """A worker: receive the sweep's context once, then `(idx, overrides)` jobs until `None`.
 
     Ctrl-C is the launcher's to handle (it ends the workers; a run keeps its last completed
     epoch's backup), so that a sweep stops with one message rather than one traceback per
-    worker."""
+    worker. A worker ends with its launcher, however the launcher ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_launcher()
     try:
         hydra_context, config, task_function, singleton_state = cloudpickle.loads(conn.recv_bytes())
         setup_globals()
@@ -79,7 +97,7 @@ def _serve(conn: Connection) -> None:
                 job_subdir_key="hydra.sweep.subdir",
             )
             conn.send_bytes(cloudpickle.dumps(ret))
-    except EOFError:
+    except (EOFError, BrokenPipeError):
         pass  # the launcher went away
 
 
