@@ -34,7 +34,7 @@ def start_session(seed: int, deterministic: bool, intra_op: int, inter_op: int) 
     """The one place that seeds: a fresh Keras session, then Python/numpy/TF seeds from `seed`.
 
     Thread counts (0: TensorFlow's choice) can only be set before TensorFlow's first op; a
-    process that runs several jobs (basic launcher, reused joblib workers) keeps the first job's
+    process that runs several jobs (basic launcher, process_pool workers) keeps the first job's
     counts. Op determinism, once on, stays on for the rest of the process.
     """
     try:

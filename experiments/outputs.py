@@ -13,7 +13,7 @@ from typing import Any
 METRICS = "metrics.json"  # written last: its presence with status "ok" marks a finished run
 MODEL = "model.keras"
 TENSORBOARD = "tb"
-BACKUP = "backup"  # keras.callbacks.BackupAndRestore state while a run trains
+BACKUP = "backup"  # the last completed epoch's checkpoint while a run trains (resume.py)
 SAVED_MODEL = "saved_model"
 SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback before they start
 PROGRESS = "progress.log"  # one line per finished job, tagged with the sweep that launched it
