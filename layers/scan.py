@@ -95,21 +95,20 @@ def _chunked_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, chunk: int) -> tf.T
 
 def _hillis_steele(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """Inclusive scan of `h_j = a_j * h_{j-1} + b_j` from `h_{-1} = 0` along axis 0, in
-    `ceil(log2(n))` rounds of element-wise work on the whole tensor."""
+    `ceil(log2(n))` rounds of element-wise work on the whole tensor.
+
+    Each round shifts by `tf.roll` and masks the wrapped rows, so every tensor keeps its shape
+    (XLA rejects a loop whose slices change size, as `b[:-shift]` does)."""
     n = tf.shape(a)[0]
+    row = tf.reshape(tf.range(n), [-1] + [1] * (a.shape.rank - 1))  # (n, 1, 1)
 
     def body(shift, a, b):
-        b = b + a * tf.concat([tf.zeros_like(b[:shift]), b[:-shift]], axis=0)
-        a = a * tf.concat([tf.ones_like(a[:shift]), a[:-shift]], axis=0)
+        inside = row >= shift  # rows that have a predecessor `shift` back
+        b = b + a * tf.where(inside, tf.roll(b, shift, axis=0), tf.zeros_like(b))
+        a = a * tf.where(inside, tf.roll(a, shift, axis=0), tf.ones_like(a))
         return shift * 2, a, b
 
-    free = tf.TensorShape([None] * a.shape.rank)  # slices lose the static chunk count
-    _, _, b = tf.while_loop(
-        lambda shift, *_: shift < n,
-        body,
-        (tf.constant(1), a, b),
-        shape_invariants=(tf.TensorShape([]), free, free),
-    )
+    _, _, b = tf.while_loop(lambda shift, *_: shift < n, body, (tf.constant(1), a, b))
     return b
 
 

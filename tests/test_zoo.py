@@ -204,6 +204,16 @@ def test_scan_stays_exact_over_long_sequences(name):
     np.testing.assert_allclose(scanned, stepped, atol=ATOL, rtol=ATOL)
 
 
+@pytest.mark.parametrize("steps", [7, 40], ids=["one-chunk", "two-chunks"])
+def test_scan_compiles_with_xla(steps):
+    """`jit_compile=True` (`trainer.jit_compile`) runs the scan, one chunk or several, with
+    the loop's numbers (XLA needs every tensor of the chunk scan's loop to keep its shape)."""
+    layer = build("mingru", return_sequences=True)
+    x, _ = inputs(steps=steps)
+    compiled = tf.function(lambda x: layer(x), jit_compile=True)
+    np.testing.assert_allclose(compiled(tf.constant(x)), layer.trace(x)["hidden"], atol=ATOL)
+
+
 def test_minlstm_is_finite_where_both_gates_underflow():
     """Gate pre-activations near -120: σ underflows to exactly 0 in float32 for both gates, yet
     f / (f + i) is well defined. The scan, the loop and their gradients stay finite and equal
