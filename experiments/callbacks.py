@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
@@ -31,19 +31,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from experiments import outputs
-from experiments.preflight import compose_jobs, sweep_jobs  # noqa: F401 (sweep_jobs: public)
+from experiments.preflight import compose_jobs, refuse
 from experiments.schema import ConfigError
 from experiments.train import record_failure, run_hparams, summary_line
 
 SWEEP_ENV = "GATELAB_SWEEP"  # this invocation's id, job count and start time, for its workers
 WHERE: dict[str, str] = {}  # what the launching process is writing: {"run_dir"} or {"sweep_dir"}
-
-
-def _refuse(message: str) -> NoReturn:
-    """Print `error: <message>` and exit with status 2 (Hydra turns exceptions raised in
-    callbacks into warnings, hence `SystemExit`)."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def _domains(rows: Iterable[dict[str, Any]]) -> dict[str, list]:
@@ -139,7 +132,7 @@ class SweepCallback(Callback):
         try:
             jobs = compose_jobs(config)
         except ConfigError as exc:
-            _refuse(str(exc))
+            refuse(str(exc))
         hparams, metrics, runs = [], set(), []
         for _, job_cfg, task in jobs:
             hparams.append(run_hparams(job_cfg, task))

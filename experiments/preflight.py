@@ -61,32 +61,44 @@ def sweep_jobs(config: DictConfig) -> list[list[str]]:
     return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
 
 
+_COMPOSED: dict[tuple[tuple[str, ...], ...], list[tuple[list[str], DictConfig, Any]]] = {}
+
+
 def compose_jobs(config: DictConfig) -> list[tuple[list[str], DictConfig, Any]]:
     """`(overrides, job config, task)` for every job of the multirun `config`.
+
+    The launching process needs them twice, here and in the sweep callback; Hydra composes a
+    job in a tenth of a second, so the latest sweep's jobs are composed once and kept.
 
     Raises:
         ConfigError: a job does not compose or does not validate; the message names the job.
     """
+    key = tuple(tuple(overrides) for overrides in sweep_jobs(config))
+    if key in _COMPOSED:
+        return _COMPOSED[key]
     loader = GlobalHydra.instance().config_loader()
     jobs = []
-    for overrides in sweep_jobs(config):
+    for overrides in key:
         try:
             job_cfg = loader.load_sweep_config(config, list(overrides))
-            jobs.append((overrides, job_cfg, validate_config(job_cfg)))
+            jobs.append((list(overrides), job_cfg, validate_config(job_cfg)))
         except (HydraException, OmegaConfBaseException, ConfigError) as exc:
             raise ConfigError(f"{' '.join(overrides)}: {one_line(exc)}") from exc
+    _COMPOSED.clear()
+    _COMPOSED[key] = jobs
     return jobs
 
 
-def _refuse(message: str) -> NoReturn:
-    """Print `error: <message>` on stderr and exit with status 2."""
+def refuse(message: str) -> NoReturn:
+    """Print `error: <message>` on stderr and exit with status 2 (also from Hydra's callbacks,
+    which turn other exceptions into warnings)."""
     print(f"error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)
 
 
 def _refuse_flags(message: str) -> NoReturn:
     """argparse's error, in one line."""
-    _refuse(f"{message} (flags such as -m go before the key=value overrides)")
+    refuse(f"{message} (flags such as -m go before the key=value overrides)")
 
 
 def check_command_line(argv: list[str], config_dir: Path) -> None:
@@ -112,6 +124,6 @@ def check_command_line(argv: list[str], config_dir: Path) -> None:
             else:
                 validate_config(config)
         except (HydraException, OmegaConfBaseException) as exc:
-            _refuse(one_line(exc))
+            refuse(one_line(exc))
         except ConfigError as exc:
-            _refuse(str(exc))
+            refuse(str(exc))

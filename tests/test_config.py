@@ -13,8 +13,8 @@ from hydra.utils import get_class, instantiate
 from omegaconf.errors import OmegaConfBaseException
 
 from data.base import Task
-from experiments.callbacks import sweep_jobs
 from experiments.logger import RunLogger
+from experiments.preflight import sweep_jobs
 from experiments.schema import ConfigError, register_schemas, validate_config
 from tests.conftest import CONF, TINY, run_cli
 
@@ -186,3 +186,27 @@ def test_bad_command_lines_exit_nonzero_before_training(tmp_path: Path):
         assert result.returncode == 2, (overrides, lines)
         assert len(lines) == 1 and re.search(message, lines[0]), (overrides, lines)
         assert not (tmp_path / "outputs").exists(), overrides
+
+
+def test_the_launching_process_composes_each_job_of_a_sweep_once(monkeypatch):
+    """The preflight and then the sweep callback both need the composed jobs (a tenth of a
+    second each with Hydra): `make sweep` composes its 9 jobs once, not twice, before starting."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    from experiments.preflight import compose_jobs
+
+    composed = []
+    load_sweep_config = ConfigLoaderImpl.load_sweep_config
+
+    def counting(self, config, overrides):
+        composed.append(overrides)
+        return load_sweep_config(self, config, overrides)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counting)
+    register_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        preflight = compose("train", ["experiment=context_switch"], return_hydra_config=True)
+        callback = compose("train", ["experiment=context_switch"], return_hydra_config=True)
+        jobs = compose_jobs(preflight)
+        assert compose_jobs(callback) is jobs
+    assert len(composed) == len(jobs) == 9
