@@ -14,7 +14,8 @@ if keras.backend.backend() != "tensorflow":
         f"KERAS_BACKEND={keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow."
     )
 
-from layers.base import Recurrent, RecurrentCell  # noqa: E402
+from layers.base import Recurrent  # noqa: E402
+from layers.cell import RecurrentCell  # noqa: E402
 from layers.gru import GRU, GRUCell  # noqa: E402
 from layers.lstm import LSTM, LSTMCell  # noqa: E402
 from layers.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell  # noqa: E402

@@ -1,8 +1,6 @@
-"""What the three cells and the three sequence layers share.
-
-`RecurrentCell` holds the arguments every cell has and the weight creation; a subclass adds one
-timestep's maths (`step`). `Recurrent` is the sequence layer: it owns the loop over time, the
-masks, `go_backwards`, stateful state, dropout masks and gate tracing.
+"""The sequence layer every recurrent layer of gatelab is: `Recurrent` owns the loop over time,
+the masks, `go_backwards`, stateful state, dropout masks and gate tracing, over a
+`RecurrentCell` (`layers.cell`) that does one step.
 
 The input projection `x W + b` stays inside the loop, as in Keras: it does not depend on the
 state, so TensorFlow computes it for coming steps on an idle core while the current step waits on
@@ -12,211 +10,14 @@ state, so TensorFlow computes it for coming steps on an idle core while the curr
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import tensorflow as tf
-from keras import activations, constraints, initializers, regularizers
+from keras import regularizers
 from keras.src.backend import AutocastScope
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from keras.src.utils import tracking
 
-from layers.weights import add_cell_weights
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a positive integer, got {value!r}."
-        )
-    return value
-
-
-def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, "
-            f"expected a float in [0, 1), got {value!r}."
-        )
-    return float(value)
-
-
-def _get_activation(name: str, value: Any):
-    try:
-        return activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected the name of a Keras "
-            f"activation (e.g. 'tanh', 'sigmoid', 'relu'), a callable or None, got {value!r}."
-        ) from error
-
-
-class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
-    """Base of the cells: arguments, weights and the single-step `call` used by `keras.layers.RNN`.
-
-    Subclasses set `gate_count` (blocks of `units` columns in the kernels), `gate_names` (keys of
-    the dict `step` returns) and implement `step`; they may override `_bias_shape` and
-    `_bias_initializer`.
-    """
-
-    gate_count: int = 1
-    gate_names: tuple[str, ...] = ("hidden",)
-    # Whether the cell takes Keras's `implementation` (LSTM, GRU): accepted and saved, no effect.
-    takes_implementation: bool = False
-    # The retention protocol: which traced gate keeps the memory, and at which end.
-    retention_gate: str | None = None
-    retention_keeps_at: float = 1.0
-
-    def __init__(
-        self,
-        units: int,
-        activation: Any = "tanh",
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        recurrent_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        recurrent_constraint: Any = None,
-        bias_constraint: Any = None,
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        seed: int | None = None,
-        **kwargs,
-    ):
-        _check_positive_int("units", units)
-        _check_rate("dropout", dropout)
-        _check_rate("recurrent_dropout", recurrent_dropout)
-        implementation = kwargs.pop("implementation", 2) if self.takes_implementation else None
-        super().__init__(**kwargs)
-        if self.takes_implementation:  # Keras's cells switch to 1 with recurrent dropout
-            self.implementation = 1 if recurrent_dropout else implementation
-        self.units = units
-        self.activation = _get_activation("activation", activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = float(dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed=seed)
-        self.state_size: int | list[int] = units
-        self.output_size = units
-
-    def build(self, input_shape):
-        width = self.gate_count * self.units
-        add_cell_weights(
-            self, input_shape, width, width, self._bias_shape(), self._bias_initializer()
-        )
-
-    def _bias_shape(self) -> tuple[int, ...]:
-        return (self.gate_count * self.units,)
-
-    def _bias_initializer(self):
-        return self.bias_initializer
-
-    def input_bias(self) -> tf.Tensor | None:
-        """The part of the bias added to `x W`, `(gate_count * units,)`, or None."""
-        return None if self.bias is None else tf.convert_to_tensor(self.bias)
-
-    def input_params(self) -> tuple[tf.Tensor, tf.Tensor | None]:
-        """`(kernel, input bias or None)`, read from the variables once per sequence."""
-        return tf.convert_to_tensor(self.kernel), self.input_bias()
-
-    def project_step(
-        self, inputs: tf.Tensor, input_params: tuple[tf.Tensor, tf.Tensor | None]
-    ) -> tf.Tensor:
-        """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`."""
-        kernel, bias = input_params
-        projected = tf.matmul(inputs, kernel)
-        return projected if bias is None else tf.nn.bias_add(projected, bias)
-
-    def recurrent_params(self) -> dict[str, tf.Tensor]:
-        """Tensors `step` needs, read from the variables once per sequence (not once per step)."""
-        params = {"recurrent_kernel": tf.convert_to_tensor(self.recurrent_kernel)}
-        return params
-
-    def step(
-        self,
-        x_proj: tf.Tensor,
-        states: list[tf.Tensor],
-        params: dict[str, tf.Tensor],
-        recurrent_mask: tf.Tensor | None = None,
-    ) -> tuple[tf.Tensor, list[tf.Tensor], dict[str, tf.Tensor]]:
-        """One timestep.
-
-        Args:
-            x_proj: `(batch, gate_count * units)`, this step's `x W + b_in`.
-            states: the previous states, each `(batch, units)`.
-            params: `recurrent_params()`.
-            recurrent_mask: `(batch, units)` recurrent-dropout mask or None.
-        Returns:
-            `(output, new_states, gates)`; each gate `(batch, units)`, keys `gate_names`.
-        """
-        raise NotImplementedError
-
-    def retention(self, gates: dict) -> Any:
-        """The fraction of the old state carried into the new one, `(batch, time, units)`.
-
-        `gates` is a `trace` result (tensors or numpy arrays). By default the `retention_gate`
-        itself (`retention_keeps_at == 1`, e.g. the LSTM's forget gate) or one minus it (`0`,
-        e.g. minGRU's update gate); cells whose retention is no single gate override this.
-        None for a cell without a gate that keeps the memory (the plain RNN).
-        """
-        if self.retention_gate is None:
-            return None
-        gate = gates[self.retention_gate]
-        return gate if self.retention_keeps_at == 1.0 else 1.0 - gate
-
-    def call(self, inputs, states, training=False):
-        """One step as `keras.layers.RNN` calls it: `(batch, input_dim)` → `(h, new_states)`."""
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        inputs = tf.cast(inputs, self.compute_dtype)  # as Keras's matmul promotes int inputs
-        if training and self.dropout > 0:
-            inputs = inputs * self.get_dropout_mask(inputs)
-        recurrent_mask = None
-        if training and self.recurrent_dropout > 0:
-            recurrent_mask = self.get_recurrent_dropout_mask(states[0])
-        x_proj = self.project_step(inputs, self.input_params())
-        output, new_states, _ = self.step(x_proj, states, self.recurrent_params(), recurrent_mask)
-        return output, new_states
-
-    def get_initial_state(self, batch_size=None):
-        sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
-        return [tf.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
-
-    def get_config(self):
-        config = {
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-        }
-        if self.takes_implementation:
-            config["implementation"] = self.implementation
-        return {**super().get_config(), **config}
-
+from layers.cell import RecurrentCell
+from layers.loops import unrolled_loop, while_loop
 
 OUTPUT = "__output__"
 
@@ -464,7 +265,7 @@ class Recurrent(keras.layers.Layer):
             values = {**gates, OUTPUT: output}
             return output, new_states, {key: values[key] for key in recorded}
 
-        run = _unrolled_loop if unroll else _while_loop
+        run = unrolled_loop if unroll else while_loop
         last_output, stacked, final_states = run(step, inputs, mask, states, recorded)
         outputs = stacked.pop(OUTPUT, None)
         return last_output, outputs, final_states, (stacked if collect_gates else None)
@@ -573,53 +374,6 @@ class Recurrent(keras.layers.Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _while_loop(step, inputs, mask, states, recorded):
-    """`step` over time in a `tf.while_loop`: `(last_output, {key: (time, ...)}, states)`."""
-    steps = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
-    x_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
-    mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-    tas = {key: tf.TensorArray(inputs.dtype, size=steps) for key in recorded}
-
-    def body(t, prev_output, states, tas):
-        keep = None if mask_ta is None else mask_ta.read(t)
-        output, new_states, values = step(x_ta.read(t), keep, prev_output, states)
-        tas = {key: ta.write(t, values[key]) for key, ta in tas.items()}
-        return t + 1, output, new_states, tas
-
-    first_output = tf.zeros_like(states[0])
-    _, last_output, final_states, tas = tf.while_loop(
-        lambda t, *_: t < steps,
-        body,
-        (tf.constant(0), first_output, states, tas),
-        maximum_iterations=steps,
-        parallel_iterations=32,
-        swap_memory=True,
-    )
-    empty = first_output[None][:0]  # (0, batch, units)
-    stacked = {key: _stack(ta, steps, empty) for key, ta in tas.items()}
-    return last_output, stacked, list(final_states)
-
-
-def _stack(ta: tf.TensorArray, steps, empty: tf.Tensor) -> tf.Tensor:
-    # A TensorArray of size 0 cannot be stacked without a fully static element shape.
-    if isinstance(steps, int):
-        return ta.stack() if steps > 0 else empty
-    return tf.cond(steps > 0, ta.stack, lambda: empty)
-
-
-def _unrolled_loop(step, inputs, mask, states, recorded):
-    """`step` over a static time axis as straight-line graph, as `_while_loop` returns it."""
-    x_steps = tf.unstack(inputs)
-    keeps = [None] * len(x_steps) if mask is None else tf.unstack(mask)
-    output = tf.zeros_like(states[0])
-    values = {key: [] for key in recorded}
-    for x_t, keep in zip(x_steps, keeps):
-        output, states, step_values = step(x_t, keep, output, states)
-        for key in recorded:
-            values[key].append(step_values[key])
-    return output, {key: tf.stack(v) for key, v in values.items()}, list(states)
 
 
 def _carried_states(cell: RecurrentCell, states: list[tf.Tensor]) -> dict[str, tf.Tensor]:

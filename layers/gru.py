@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers.base import RecurrentCell, _get_activation
+from layers.cell import RecurrentCell, get_activation
 from layers.cudnn import CudnnRecurrent
 from layers.weights import add_cell_weights
 
@@ -67,7 +67,7 @@ class GRUCell(RecurrentCell):
         gate_inputs: str = "all",
         **kwargs,
     ):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         _check_variant(reset_gate, tied_gates, gate_inputs)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = recurrent_activation_fn

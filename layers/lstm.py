@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers.base import RecurrentCell, _get_activation
+from layers.cell import RecurrentCell, get_activation
 from layers.cudnn import CudnnRecurrent
 
 # The ablations of Greff et al. 2017 as switches; their defaults give Keras's LSTM.
@@ -80,7 +80,7 @@ class LSTMCell(RecurrentCell):
         unit_forget_bias: bool = True,
         **kwargs,
     ):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         variant = {key: kwargs.pop(key, default) for key, default in VARIANT_DEFAULTS.items()}
         _check_variant(variant)
         super().__init__(units, activation=activation, **kwargs)

@@ -14,7 +14,8 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers.base import RecurrentCell, _get_activation, make_cell, split_layer_kwargs
+from layers.base import make_cell, split_layer_kwargs
+from layers.cell import RecurrentCell, get_activation
 from layers.scan import ScanRecurrent
 from layers.weights import add_cell_weights
 
@@ -31,7 +32,7 @@ class MinimalCell(RecurrentCell):
     """
 
     def __init__(self, units: int, recurrent_activation: Any = "sigmoid", **kwargs):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         if kwargs.get("recurrent_dropout", 0.0):
             raise ValueError(
                 f"Received an invalid value for argument `recurrent_dropout`, expected 0 for "

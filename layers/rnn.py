@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from layers.base import Recurrent, RecurrentCell, make_cell, split_layer_kwargs
+from layers.base import Recurrent, make_cell, split_layer_kwargs
+from layers.cell import RecurrentCell
 
 
 @keras.saving.register_keras_serializable(package="gatelab")

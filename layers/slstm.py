@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers.base import Recurrent, RecurrentCell, _get_activation, make_cell, split_layer_kwargs
+from layers.base import Recurrent, make_cell, split_layer_kwargs
+from layers.cell import RecurrentCell, get_activation
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -51,7 +52,7 @@ class SLSTMCell(RecurrentCell):
     def __init__(
         self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid", **kwargs
     ):
-        recurrent_activation_fn = _get_activation("recurrent_activation", recurrent_activation)
+        recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = recurrent_activation_fn
         self.state_size = [units] * 4

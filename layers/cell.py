@@ -1,0 +1,207 @@
+"""The base of every cell: the arguments all cells take, weight creation, and the single step
+`keras.layers.RNN` calls. A subclass adds one timestep's maths (`step`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import activations, constraints, initializers, regularizers
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from layers.weights import add_cell_weights
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, "
+            f"expected a positive integer, got {value!r}."
+        )
+    return value
+
+
+def _check_rate(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, "
+            f"expected a float in [0, 1), got {value!r}."
+        )
+    return float(value)
+
+
+def get_activation(name: str, value: Any):
+    try:
+        return activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected the name of a Keras "
+            f"activation (e.g. 'tanh', 'sigmoid', 'relu'), a callable or None, got {value!r}."
+        ) from error
+
+
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Base of the cells: arguments, weights and the single-step `call` used by `keras.layers.RNN`.
+
+    Subclasses set `gate_count` (blocks of `units` columns in the kernels), `gate_names` (keys of
+    the dict `step` returns) and implement `step`; they may override `_bias_shape` and
+    `_bias_initializer`.
+    """
+
+    gate_count: int = 1
+    gate_names: tuple[str, ...] = ("hidden",)
+    # Whether the cell takes Keras's `implementation` (LSTM, GRU): accepted and saved, no effect.
+    takes_implementation: bool = False
+    # The retention protocol: which traced gate keeps the memory, and at which end.
+    retention_gate: str | None = None
+    retention_keeps_at: float = 1.0
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        _check_positive_int("units", units)
+        _check_rate("dropout", dropout)
+        _check_rate("recurrent_dropout", recurrent_dropout)
+        implementation = kwargs.pop("implementation", 2) if self.takes_implementation else None
+        super().__init__(**kwargs)
+        if self.takes_implementation:  # Keras's cells switch to 1 with recurrent dropout
+            self.implementation = 1 if recurrent_dropout else implementation
+        self.units = units
+        self.activation = get_activation("activation", activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = float(dropout)
+        self.recurrent_dropout = float(recurrent_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.state_size: int | list[int] = units
+        self.output_size = units
+
+    def build(self, input_shape):
+        width = self.gate_count * self.units
+        add_cell_weights(
+            self, input_shape, width, width, self._bias_shape(), self._bias_initializer()
+        )
+
+    def _bias_shape(self) -> tuple[int, ...]:
+        return (self.gate_count * self.units,)
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    def input_bias(self) -> tf.Tensor | None:
+        """The part of the bias added to `x W`, `(gate_count * units,)`, or None."""
+        return None if self.bias is None else tf.convert_to_tensor(self.bias)
+
+    def input_params(self) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """`(kernel, input bias or None)`, read from the variables once per sequence."""
+        return tf.convert_to_tensor(self.kernel), self.input_bias()
+
+    def project_step(
+        self, inputs: tf.Tensor, input_params: tuple[tf.Tensor, tf.Tensor | None]
+    ) -> tf.Tensor:
+        """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`."""
+        kernel, bias = input_params
+        projected = tf.matmul(inputs, kernel)
+        return projected if bias is None else tf.nn.bias_add(projected, bias)
+
+    def recurrent_params(self) -> dict[str, tf.Tensor]:
+        """Tensors `step` needs, read from the variables once per sequence (not once per step)."""
+        params = {"recurrent_kernel": tf.convert_to_tensor(self.recurrent_kernel)}
+        return params
+
+    def step(
+        self,
+        x_proj: tf.Tensor,
+        states: list[tf.Tensor],
+        params: dict[str, tf.Tensor],
+        recurrent_mask: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, list[tf.Tensor], dict[str, tf.Tensor]]:
+        """One timestep.
+
+        Args:
+            x_proj: `(batch, gate_count * units)`, this step's `x W + b_in`.
+            states: the previous states, each `(batch, units)`.
+            params: `recurrent_params()`.
+            recurrent_mask: `(batch, units)` recurrent-dropout mask or None.
+        Returns:
+            `(output, new_states, gates)`; each gate `(batch, units)`, keys `gate_names`.
+        """
+        raise NotImplementedError
+
+    def retention(self, gates: dict) -> Any:
+        """The fraction of the old state carried into the new one, `(batch, time, units)`.
+
+        `gates` is a `trace` result (tensors or numpy arrays). By default the `retention_gate`
+        itself (`retention_keeps_at == 1`, e.g. the LSTM's forget gate) or one minus it (`0`,
+        e.g. minGRU's update gate); cells whose retention is no single gate override this.
+        None for a cell without a gate that keeps the memory (the plain RNN).
+        """
+        if self.retention_gate is None:
+            return None
+        gate = gates[self.retention_gate]
+        return gate if self.retention_keeps_at == 1.0 else 1.0 - gate
+
+    def call(self, inputs, states, training=False):
+        """One step as `keras.layers.RNN` calls it: `(batch, input_dim)` → `(h, new_states)`."""
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        inputs = tf.cast(inputs, self.compute_dtype)  # as Keras's matmul promotes int inputs
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        recurrent_mask = None
+        if training and self.recurrent_dropout > 0:
+            recurrent_mask = self.get_recurrent_dropout_mask(states[0])
+        x_proj = self.project_step(inputs, self.input_params())
+        output, new_states, _ = self.step(x_proj, states, self.recurrent_params(), recurrent_mask)
+        return output, new_states
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
+        return [tf.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        if self.takes_implementation:
+            config["implementation"] = self.implementation
+        return {**super().get_config(), **config}
