@@ -324,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="write the TensorFlow Serving layout OUT/NAME/VERSION/",
     )
-    parser.add_argument("--version", type=int, default=1, help="version folder for --serving")
+    parser.add_argument("--version", type=int, help="version folder for --serving (default: 1)")
     parser.add_argument(
         "--format",
         default="tf_saved_model",
@@ -339,16 +339,19 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     try:
         _check_format(args.format)
+        if args.version is not None and args.serving is None:
+            raise ValueError("--version names a folder of --serving NAME's layout; add --serving")
+        version = 1 if args.version is None else args.version
         out = args.out if args.out is not None else args.run_dir / outputs.SAVED_MODEL
         if args.serving is not None:
-            serving_dir(out, args.serving, args.version)  # a bad name fails before loading
+            serving_dir(out, args.serving, version)  # a bad name fails before loading
         model = load_run_model(args.run_dir)
         path = export_saved_model(
             model,
             out,
             serving_layout=args.serving is not None,
             model_name=args.serving,
-            version=args.version,
+            version=version,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -357,5 +360,8 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
+    from experiments import tf_logs
+
+    tf_logs.filter_startup_lines()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     main()

@@ -24,7 +24,7 @@ from experiments import outputs
 from experiments.export import export_saved_model, main
 from experiments.models import build_model
 from tests import numpy_rnn
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 TRAIN_SHAPE = (4, 6)  # (batch, time) of the one training step
 SERVE_SHAPES = [(2, 5), (7, 17)]  # both differ from TRAIN_SHAPE in batch and in time
@@ -130,7 +130,13 @@ def exported(tmp_path_factory) -> dict:
     builtin_layer = partial(keras.layers.LSTM, units=4, use_cudnn=False)
     builtin = trained_run(root / "builtin", builtin_task, builtin_layer, rng)
     serving = ["--serving", "keras_lstm", "--version", "3", "--out", str(root / "serving")]
-    builtin_dir = main([str(root / "builtin"), *serving])
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command_line = subprocess.run(
+        [sys.executable, "-m", "experiments.export", str(root / "builtin"), *serving],
+        cwd=root, env=environment | {"PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    builtin_dir = root / "serving" / "keras_lstm" / "3"
     cases = []
     for name, model, task, sm_dir, input_name in [
         ("ours", ours, ours_task, ours_dir, "tokens"),
@@ -151,7 +157,18 @@ def exported(tmp_path_factory) -> dict:
         "models": models,
         "cases": cases,
         "dirs": [ours_dir, builtin_dir],
+        "command_line": command_line,
     }
+
+
+def test_the_command_line_prints_its_one_line_and_no_tensorflow_start_up_lines(exported):
+    """`python -m experiments.export RUN --serving NAME --version N --out DIR` as the README
+    shows it, in a fresh process: one line on stdout, nothing on stderr (TensorFlow 2.21's
+    start-up lines are filtered whatever TF_CPP_MIN_LOG_LEVEL says)."""
+    result = exported["command_line"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == f"SavedModel written to {exported['dirs'][1]}\n"
+    assert result.stderr == ""
 
 
 def test_layouts_and_ordinary_permissions(exported):
@@ -305,6 +322,7 @@ def test_errors_are_one_line_exit_2(exported, tmp_path, capsys):
         ([str(unbuilt), "--serving", "a/b"], "invalid value for argument `model_name`, expected"),
         ([str(unbuilt), "--serving", "m", "--version", "0"], "`version`, expected a positive"),
         ([str(unbuilt), "--version", "abc"], "argument --version: invalid int value: 'abc'"),
+        ([str(unbuilt), "--version", "2"], "--version names a folder of --serving NAME's"),
         ([], "the following arguments are required: RUN_DIR"),
     ]
     for argv, message in cases:
