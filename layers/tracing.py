@@ -44,7 +44,8 @@ def from_keras(model: keras.Model) -> keras.Model:
     Keras resolves its own layers before `custom_objects`, so
     `load_model(path, custom_objects={"LSTM": LSTM})` still gives Keras's layer; this swaps
     them after loading: `from_keras(keras.saving.load_model(path))`. The copy is not compiled.
-    Sequential and functional models (Keras's `clone_model`); other layers are cloned as they are.
+    Sequential and functional models, nested ones too (Keras's `clone_model`); other layers are
+    cloned as they are.
     """
 
     def ours(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -63,7 +64,7 @@ def from_keras(model: keras.Model) -> keras.Model:
             )
         return layer.__class__.from_config(layer.get_config())
 
-    clone = keras.models.clone_model(model, clone_function=swap)
+    clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
     clone.set_weights(model.get_weights())
     return clone
 

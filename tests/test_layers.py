@@ -333,16 +333,19 @@ def test_keras_file_round_trip(tmp_path):
         assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
 
 
+@pytest.mark.filterwarnings("ignore:.*does not support masking:UserWarning")  # nested model
 def test_from_keras_swaps_in_ours_after_loading(tmp_path):
     """A model saved with Keras's layers, loaded, then `from_keras`: ours at the same places
-    (top level and inside Bidirectional), same names, weights and outputs, unroll kept."""
+    (top level, inside Bidirectional, inside a nested model), same names, weights and outputs,
+    unroll kept."""
+    inner = keras.Sequential([keras.Input((6, 2 * UNITS)), keras.layers.SimpleRNN(UNITS)])
     model = keras.Sequential(
         [
             keras.Input((6,), dtype="int32"),
             keras.layers.Embedding(10, FEATURES, mask_zero=True),
             keras.layers.Bidirectional(keras.layers.LSTM(UNITS, return_sequences=True)),
-            keras.layers.GRU(UNITS, reset_after=False, return_sequences=True, unroll=True),
-            keras.layers.SimpleRNN(UNITS),
+            keras.layers.GRU(2 * UNITS, reset_after=False, return_sequences=True, unroll=True),
+            inner,
             keras.layers.Dense(2),
         ]
     )
@@ -351,7 +354,8 @@ def test_from_keras_swaps_in_ours_after_loading(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "keras.keras")
     swapped = layers.from_keras(loaded)
     kinds = [type(layer) for layer in swapped.layers]
-    assert kinds[2:4] == [layers.GRU, layers.SimpleRNN] and swapped.layers[2].unroll
+    assert kinds[2] is layers.GRU and swapped.layers[2].unroll
+    assert type(swapped.layers[3].layers[0]) is layers.SimpleRNN  # inside a nested model
     assert type(swapped.layers[1].forward_layer) is type(swapped.layers[1].backward_layer)
     assert type(swapped.layers[1].forward_layer) is layers.LSTM
     assert [layer.name for layer in swapped.layers] == [layer.name for layer in loaded.layers]
