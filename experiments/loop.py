@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,12 @@ from experiments.export import export_saved_model
 from experiments.gates import retention_metrics
 from experiments.logger import RunLogger
 from experiments.models import build_model
-from experiments.resume import BackupUnreadableError, ResumableEarlyStopping, RunBackup
+from experiments.resume import (
+    BackupUnreadableError,
+    ResumableEarlyStopping,
+    RunBackup,
+    TrainingClock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +76,9 @@ def fit(
     run_dir: Path,
     callbacks: list[keras.callbacks.Callback],
     verbose: int,
-) -> int:
-    """Compile and train on the train split, validating on val; return the epochs completed.
+) -> tuple[int, float]:
+    """Compile and train on the train split, validating on val; return the epochs completed and
+    the seconds spent training (a resumed run's earlier attempts included).
 
     Resumes from `run_dir/backup` when an earlier attempt was killed mid-training; a backup
     that cannot be read is removed with a warning and the run starts over.
@@ -89,8 +94,8 @@ def fit(
         metrics=["accuracy"] if task.spec.is_classification else ["mae"],
         jit_compile=trainer.jit_compile,
     )
-    guard = DivergenceGuard()
-    stateful: dict[str, Any] = {"divergence": guard}
+    guard, clock = DivergenceGuard(), TrainingClock()
+    stateful: dict[str, Any] = {"divergence": guard, "clock": clock}
     if trainer.patience is not None:
         stateful["early_stopping"] = ResumableEarlyStopping(
             monitor="val_loss", patience=trainer.patience, restore_best_weights=True
@@ -116,7 +121,8 @@ def fit(
     )
     if guard.reason is not None:
         raise DivergenceError(guard.reason)
-    return history.epoch[-1] + 1 if history.epoch else trainer.epochs
+    epochs = history.epoch[-1] + 1 if history.epoch else trainer.epochs
+    return epochs, clock.seconds()
 
 
 def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float]:
@@ -146,9 +152,7 @@ def run(
     logger: RunLogger = instantiate(cfg.logger)
     log_dir = run_dir / outputs.TENSORBOARD
     callbacks = logger.callbacks(model, task, log_dir)
-    tic = time.perf_counter()
-    epochs = fit(model, task, cfg.trainer, run_dir, callbacks, verbose)
-    train_seconds = time.perf_counter() - tic
+    epochs, train_seconds = fit(model, task, cfg.trainer, run_dir, callbacks, verbose)
     result = {
         "params": model.count_params(),
         "epochs": epochs,

@@ -6,7 +6,7 @@ atomic), so a kill at any moment leaves the previous checkpoint whole. A checkpo
 model's weights with the optimizer's state, the epoch, and the state of the callbacks whose
 decisions depend on earlier epochs (early stopping: best loss, best weights, wait, best epoch;
 the divergence guard: the starting loss), so a resumed run takes the same decisions as one that
-never stopped.
+never stopped, and the training seconds of the attempts before.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,6 +64,34 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             self.best_epoch = state["best_epoch"]
             self.best_weights = arrays if state["has_best_weights"] else None
             self._pending = None
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Seconds spent in `fit`, summed over the attempts of a resumed run (the checkpoint carries
+    the sum up to its epoch; the part of an epoch a kill interrupted is not counted, it is
+    trained again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before = 0.0  # seconds of the attempts before this one
+        self._since: float | None = None
+
+    def seconds(self) -> float:
+        """Training seconds so far, this attempt included."""
+        running = 0.0 if self._since is None else time.perf_counter() - self._since
+        return self.before + running
+
+    def get_state(self) -> tuple[dict[str, Any], list[np.ndarray]]:
+        return {"seconds": self.seconds()}, []
+
+    def set_state(self, state: dict[str, Any], arrays: list[np.ndarray]) -> None:
+        self.before = state["seconds"]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._since = time.perf_counter()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.before, self._since = self.seconds(), None
 
 
 def _epoch_dirs(backup_dir: Path) -> list[tuple[int, Path]]:

@@ -17,6 +17,7 @@ from data import ContextSwitchTask
 from data.base import TaskSpec
 from experiments import outputs
 from experiments.models import build_model
+from experiments.resume import STATE
 from experiments.train import train
 from tests.conftest import CONF, REPO
 
@@ -177,8 +178,13 @@ def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
     cfg.logger = {"_target_": "tests.test_robustness.StopAt", "epoch": 2}
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
-    assert (tmp_path / "run" / outputs.BACKUP / "epoch-2").exists()
+    checkpoint = tmp_path / "run" / outputs.BACKUP / "epoch-2"
+    assert checkpoint.exists()
     assert not (tmp_path / "run" / outputs.METRICS).exists()
+    state = json.loads((checkpoint / STATE).read_text())
+    assert 0 < state["callbacks"]["clock"]["state"]["seconds"] < 600
+    state["callbacks"]["clock"]["state"]["seconds"] = 1000.0  # as if the two epochs took that
+    (checkpoint / STATE).write_text(json.dumps(state))
 
     cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
     cfg.logger._target_ = "tests.test_robustness.RecordEpochs"
@@ -186,6 +192,7 @@ def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
     assert record["status"] == "ok"
     assert RecordEpochs.seen == [2]  # epochs 0 and 1 were done before the kill
     assert record["epochs"] == 3
+    assert 1000 < record["train_seconds"] < 1600  # the attempt before the kill counts too
 
 
 def test_a_run_with_the_tensorboard_logger_writes_its_event_files(compose_cfg, tmp_path):
