@@ -71,19 +71,24 @@ def compose_jobs(config: DictConfig) -> list[tuple[list[str], DictConfig, Any]]:
     job in a tenth of a second, so the latest sweep's jobs are composed once and kept.
 
     Raises:
-        ConfigError: a job does not compose or does not validate; the message names the job.
+        ConfigError: a job does not compose or does not validate; the message names the job by
+            the overrides that set it apart from the others (`model=rnn data.seq_len=0: ...`).
     """
     key = tuple(tuple(overrides) for overrides in sweep_jobs(config))
     if key in _COMPOSED:
         return _COMPOSED[key]
     loader = GlobalHydra.instance().config_loader()
+    shared = set.intersection(*map(set, key)) if key else set()
     jobs = []
     for overrides in key:
         try:
             job_cfg = loader.load_sweep_config(config, list(overrides))
             jobs.append((list(overrides), job_cfg, validate_config(job_cfg)))
         except (HydraException, OmegaConfBaseException, ConfigError) as exc:
-            raise ConfigError(f"{' '.join(overrides)}: {one_line(exc)}") from exc
+            job, message = " ".join(o for o in overrides if o not in shared), one_line(exc)
+            raise ConfigError(
+                f"{job}: {message}" if job and not message.startswith(job) else message
+            ) from exc
     _COMPOSED.clear()
     _COMPOSED[key] = jobs
     return jobs

@@ -171,8 +171,12 @@ BAD_COMMAND_LINES = [  # (flags, overrides, what the one line must say)
     ([], ["seed=4294967296"], r"^error: seed=4294967296: expected an integer in \[0, 2\*\*32"),
     ([], ["data.seq_len=1000000000"], r"^error: data\.seq_len=1000000000, .*needs at least .*TiB"),
     ([], ["model.units=1000000000"], r"^error: .*model\.units=1000000000, .*needs at least .*EiB"),
-    (["-m"], ["model=rnn,transformer"], r"^error: .*model=transformer: .*allowed: "),
-    (["-m"], ["data.seq_len=10,0"], r"^error: .*data\.seq_len=0: .*`seq_len`"),
+    (["-m"], ["model=rnn,transformer"], r"^error: model=transformer: no such option.*allowed: "),
+    (
+        ["-m"],
+        ["model=rnn,gru", "data.seq_len=10,0"],
+        r"^error: model=rnn data\.seq_len=0: .*`seq_len`",
+    ),
 ]
 
 
