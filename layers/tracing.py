@@ -16,7 +16,8 @@ _EQUIVALENT = {keras.layers.SimpleRNN: SimpleRNN, keras.layers.LSTM: LSTM, keras
 
 
 def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
-    """Our equivalent of a built `keras.layers.SimpleRNN` / `LSTM` / `GRU`, with its weights.
+    """Our equivalent of a built `keras.layers.SimpleRNN` / `LSTM` / `GRU`, with its weights
+    (and, for a stateful layer, its batch size and current states).
 
     Layers that are already ours are returned as they are.
     """
@@ -32,9 +33,18 @@ def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
     if not layer.built:
         raise ValueError(f"Layer `{layer.name}` must be built before it can be converted.")
     clone = ours.from_config({**layer.get_config(), "name": f"{layer.name}_traced"})
-    clone.build((None, None, layer.cell.kernel.shape[0]))
+    batch = layer.states[0].shape[0] if layer.stateful else None
+    clone.build((batch, None, layer.cell.kernel.shape[0]))
     clone.set_weights(layer.get_weights())
+    _copy_states(layer, clone)
     return clone
+
+
+def _copy_states(source: keras.layers.Layer, target: Recurrent) -> None:
+    """A stateful layer's carried states, `(batch, units)` each, from `source` into `target`."""
+    if source.stateful:
+        for variable, value in zip(target.states, source.states, strict=True):
+            variable.assign(value)
 
 
 def from_keras(model: keras.Model) -> keras.Model:
@@ -106,6 +116,7 @@ class GateTracer:
             if tracer is not layer:
                 for source, target in zip(layer.weights, tracer.weights):
                     target.assign(source)
+                _copy_states(layer, tracer)  # a stateful layer's trace starts where it stands
 
     def retention(self, traces: dict[str, dict]) -> dict[str, tf.Tensor | None]:
         """`{layer name: (batch, time, units) retention or None}` of a `__call__` result: the

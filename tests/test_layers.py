@@ -318,6 +318,19 @@ def test_gate_tracer_on_builtin_and_ours():
     np.testing.assert_array_equal(hidden[0, 5], hidden[0, 3])
 
 
+def test_gate_tracer_on_a_stateful_builtin_starts_from_its_state():
+    """A stateful Keras GRU: the trace starts from the state the layer carries now, so its last
+    hidden state is what the layer's next call returns."""
+    gru = keras.layers.GRU(UNITS, stateful=True, name="rnn_0")
+    model = keras.Sequential([keras.Input((5, FEATURES), batch_size=3), gru])
+    x = np.random.default_rng(18).normal(size=(3, 5, FEATURES)).astype("float32")
+    model(x)
+    tracer = layers.GateTracer(model)
+    model(x)  # the state moves on after the tracer was made
+    hidden = tracer(x)["rnn_0"]["hidden"][:, -1]
+    np.testing.assert_allclose(hidden, model(x), atol=ATOL)
+
+
 def test_keras_file_round_trip(tmp_path):
     inputs = keras.Input((None, FEATURES))
     hidden = layers.LSTM(UNITS, return_sequences=True)(inputs)
