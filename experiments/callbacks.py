@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 from experiments import outputs
 from experiments.preflight import compose_jobs, refuse
 from experiments.schema import ConfigError
-from experiments.train import record_failure, run_hparams, summary_line
+from experiments.train import SKIPPED, record_failure, run_hparams, summary_line
 
 SWEEP_ENV = "GATELAB_SWEEP"  # this invocation's id, job count and start time, for its workers
 WHERE: dict[str, str] = {}  # what the launching process is writing: {"run_dir"} or {"sweep_dir"}
@@ -58,15 +58,20 @@ def _clock(seconds: float) -> str:
 
 def _append_progress(sweep_dir: Path, sweep: dict[str, Any], line: str) -> None:
     """Append `<id> [k/N] <line>  elapsed  left` to the sweep's progress log, k counting this
-    invocation's lines; the file lock makes k exact when workers finish at the same time."""
+    invocation's lines; the file lock makes k exact when workers finish at the same time. The
+    time left is extrapolated from the jobs trained so far (a skipped one takes no time)."""
     tag = f"{sweep['id']} "
     with open(sweep_dir / outputs.PROGRESS, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         f.seek(0)
-        k = 1 + sum(1 for old in f if old.startswith(tag))
-        n, elapsed = sweep["n_jobs"], time.time() - sweep["started"]
-        left = elapsed / k * max(n - k, 0)
-        f.write(f"{tag}[{k}/{n}] {line}  elapsed {_clock(elapsed)}  left ~{_clock(left)}\n")
+        done = [old for old in f if old.startswith(tag)] + [line]
+        k, n, elapsed = len(done), sweep["n_jobs"], time.time() - sweep["started"]
+        trained = sum(SKIPPED not in old for old in done)
+        if trained:
+            left = f"~{_clock(elapsed / trained * max(n - k, 0))}"
+        else:
+            left = "~0:00" if k >= n else "unknown"
+        f.write(f"{tag}[{k}/{n}] {line}  elapsed {_clock(elapsed)}  left {left}\n")
         f.flush()
         fcntl.flock(f, fcntl.LOCK_UN)
 

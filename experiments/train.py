@@ -28,6 +28,7 @@ if tf_logs.quiet():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: C++ info lines
 log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+SKIPPED = "skipped (already ok)"  # the summary line of a run a rerun does not train again
 register_schemas()
 
 
@@ -49,7 +50,7 @@ def run_hparams(cfg: DictConfig, task: Task) -> dict[str, Any]:
 def summary_line(record: dict[str, Any]) -> str:
     """`ok  test_accuracy=0.953 (baseline 0.512)  12.3 s`, `skipped (already ok)` or the error."""
     if record.get("skipped"):
-        return "skipped (already ok)"
+        return SKIPPED
     if record["status"] != "ok":
         return f"failed  {record.get('error', '')}"
     metric = record["primary_metric"]

@@ -408,3 +408,22 @@ def test_sigterm_stops_like_ctrl_c_with_one_line(monkeypatch, capsys):
         signal.signal(signal.SIGTERM, previous)
     assert stopped.value.code == 143
     assert capsys.readouterr().err == "interrupted before any run started: nothing to resume\n"
+
+
+def test_time_left_after_skipped_runs_comes_from_the_trained_ones(tmp_path, monkeypatch):
+    """A rerun that skips finished runs: they take no time, so the estimate of what is left
+    comes from the runs trained (unknown before the first one), not from all lines so far."""
+    from types import SimpleNamespace
+
+    from experiments import callbacks
+
+    monkeypatch.setattr(callbacks, "time", SimpleNamespace(time=lambda: 1060.0))
+    sweep = {"id": "7@host", "n_jobs": 4, "started": 1000.0}
+    for line in ["a  skipped (already ok)", "b  skipped (already ok)", "c  ok", "d  ok"]:
+        callbacks._append_progress(tmp_path, sweep, line)
+    assert (tmp_path / outputs.PROGRESS).read_text().splitlines() == [
+        "7@host [1/4] a  skipped (already ok)  elapsed 1:00  left unknown",
+        "7@host [2/4] b  skipped (already ok)  elapsed 1:00  left unknown",
+        "7@host [3/4] c  ok  elapsed 1:00  left ~1:00",  # one run trained in a minute, one left
+        "7@host [4/4] d  ok  elapsed 1:00  left ~0:00",
+    ]
