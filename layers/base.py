@@ -230,16 +230,15 @@ class Recurrent(keras.layers.Layer):
             )
         return input_mask, recurrent_mask
 
-    def _loop(self, sequences, states, mask, training, collect_gates: bool, unroll=False):
+    def _loop(self, sequences, states, mask, recurrent_mask, collect_gates: bool, unroll=False):
         """Run the cell over time, in a `tf.while_loop` or (`unroll`) a Python-unrolled graph.
 
-        Returns `(last_output (batch, units), outputs (time, batch, units) or None,
-        final_states, gates {name: (time, batch, units)} or None)`, time in processing order.
+        `sequences` (batch, time, features) already carry input dropout; `recurrent_mask` is
+        `(batch, units)` or None. Returns `(last_output (batch, units), outputs (time, batch,
+        units) or None, final_states, gates {name: (time, batch, units)} or None)`, time in
+        processing order.
         """
         cell = self.cell
-        input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
-        if input_mask is not None:
-            sequences = sequences * input_mask[:, None, :]
         inputs = tf.transpose(sequences, [1, 0, 2])  # (time, batch, features)
         if mask is not None:
             mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
@@ -270,9 +269,9 @@ class Recurrent(keras.layers.Layer):
         outputs = stacked.pop(OUTPUT, None)
         return last_output, outputs, final_states, (stacked if collect_gates else None)
 
-    def _fused_call(self, sequences, states, mask, training):
+    def _fused_call(self, sequences, states, mask):
         """`(output, final_states)` from another engine (cuDNN, a parallel scan), or None to run
-        the loop."""
+        the loop. `sequences` already carry input dropout."""
         return None
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -284,12 +283,16 @@ class Recurrent(keras.layers.Layer):
         states = self._initial_states(sequences, initial_state)
         if isinstance(mask, (list, tuple)):  # with initial states as inputs: [mask, None, ...]
             mask = mask[0]
-        fused = self._fused_call(sequences, states, mask, training)
+        # Drawn once, whichever engine runs (cuDNN may still fall back to the loop).
+        input_mask, recurrent_mask = self._dropout_masks(sequences, states, training)
+        if input_mask is not None:
+            sequences = sequences * input_mask[:, None, :]
+        fused = self._fused_call(sequences, states, mask)
         if fused is not None:
             output, final_states = fused
         else:
             last_output, outputs, final_states, _ = self._loop(
-                sequences, states, mask, training, collect_gates=False, unroll=self.unroll
+                sequences, states, mask, recurrent_mask, collect_gates=False, unroll=self.unroll
             )
             output = tf.transpose(outputs, [1, 0, 2]) if self.return_sequences else last_output
         if self.stateful:
@@ -324,7 +327,7 @@ class Recurrent(keras.layers.Layer):
         # As `__call__` does for `call`: mixed precision reads float32 weights as compute dtype.
         with AutocastScope(self.compute_dtype):
             states = self._initial_states(inputs, initial_state)
-            _, _, _, gates = self._loop(inputs, states, mask, training=False, collect_gates=True)
+            _, _, _, gates = self._loop(inputs, states, mask, None, collect_gates=True)
         if self.go_backwards:
             gates = {g: tf.reverse(v, [0]) for g, v in gates.items()}
         return {g: tf.transpose(v, [1, 0, 2]) for g, v in gates.items()}

@@ -91,8 +91,8 @@ class CudnnRecurrent(Recurrent):
         if may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
             self.supports_jit = False
 
-    def _fused_call(self, sequences, states, mask, training):
-        return fused_call(self, sequences, states, mask, training)
+    def _fused_call(self, sequences, states, mask):
+        return fused_call(self, sequences, states, mask)
 
     @property
     def recurrent_activation(self):
@@ -102,18 +102,15 @@ class CudnnRecurrent(Recurrent):
         return {**super().get_config(), "use_cudnn": self.use_cudnn}
 
 
-def fused_call(layer, sequences, states, mask, training):
+def fused_call(layer, sequences, states, mask):
     """`(output, final_states)` from cuDNN, or None where Keras's layer would run its loop.
 
     Follows `keras.layers.LSTM.inner_loop`: only without recurrent dropout, input dropout
-    applied to the whole sequence, `NotImplementedError` from the backend means "use the
-    loop", and `use_cudnn=True` raises Keras's `ValueError` where cuDNN cannot be used.
+    (already applied to `sequences (batch, time, features)` by `call`, so a fallback to the loop
+    uses the same mask), `NotImplementedError` from the backend means "use the loop", and
+    `use_cudnn=True` raises Keras's `ValueError` where cuDNN cannot be used.
     """
-    # `may_use_cudnn` first: no dropout mask is drawn for a call that then runs the loop.
     if may_use_cudnn(layer) and not layer.cell.recurrent_dropout:
-        input_mask, _ = layer._dropout_masks(sequences, states, training)
-        if input_mask is not None:
-            sequences = sequences * input_mask[:, None, :]
         try:
             last_output, outputs, final_states = _run_kernel(layer, sequences, states, mask)
         except NotImplementedError:

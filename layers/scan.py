@@ -123,12 +123,9 @@ class ScanRecurrent(Recurrent):
     `zero_output_for_mask`), as in the loop.
     """
 
-    def _fused_call(self, sequences, states, mask, training):
+    def _fused_call(self, sequences, states, mask):
         """`(output, [h_T])` from `linear_scan`: what `call` returns in place of the loop's."""
         cell = self.cell
-        input_mask, _ = self._dropout_masks(sequences, states, training)
-        if input_mask is not None:
-            sequences = sequences * input_mask[:, None, :]
         inputs = tf.transpose(sequences, [1, 0, 2])  # (time, batch, features)
         a, b, _ = cell.coefficients(cell.project_sequence(inputs))  # (time, batch, units)
         keep = None

@@ -365,6 +365,24 @@ def test_use_cudnn_auto_on_a_cpu_draws_the_loops_dropout():
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
+def test_cudnn_fallback_to_the_loop_draws_the_loops_dropout(fake_gpu, monkeypatch):
+    """Where the backend answers `NotImplementedError` (cuDNN cannot be placed), the loop runs
+    with the dropout mask of a `use_cudnn=False` layer of the same seed: one draw per call."""
+
+    def not_placeable(*_):
+        raise NotImplementedError
+
+    monkeypatch.setattr(cudnn, "_run_kernel", not_placeable)
+    x = np.random.default_rng(8).normal(size=(2, 4, FEATURES)).astype("float32")
+    outputs = []
+    for use_cudnn in ("auto", False):
+        layer = layers.GRU(UNITS, dropout=0.5, seed=3, use_cudnn=use_cudnn)
+        layer.build((None, None, FEATURES))
+        layer.set_weights([np.full(w.shape, 0.3) for w in layer.get_weights()])
+        outputs.append([np.asarray(layer(x, training=True)) for _ in range(2)])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
 def test_variants_never_take_cudnn(fake_gpu):
     variants = [(layers.LSTM, {"forget_gate": False}), (layers.GRU, {"reset_gate": False})]
     spec = tf.TensorSpec((2, 5, FEATURES))
