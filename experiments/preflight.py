@@ -20,7 +20,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
@@ -94,6 +94,17 @@ def compose_jobs(config: DictConfig) -> list[tuple[list[str], DictConfig, Any]]:
     return jobs
 
 
+def check_launcher(config: DictConfig) -> None:
+    """Refuse a worker count the launcher would only reject once the sweep folder exists.
+
+    Raises:
+        ConfigError: `hydra.launcher.n_jobs` below 1.
+    """
+    n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs")
+    if n_jobs is not None and n_jobs < 1:
+        raise ConfigError(f"hydra.launcher.n_jobs={n_jobs}: expected an integer >= 1")
+
+
 def refuse(message: str) -> NoReturn:
     """Print `error: <message>` on stderr and exit with status 2 (also from Hydra's callbacks,
     which turn other exceptions into warnings)."""
@@ -125,6 +136,7 @@ def check_command_line(argv: list[str], config_dir: Path) -> None:
             mode = RunMode.MULTIRUN if multirun else RunMode.RUN
             config = loader.load_configuration(CONFIG_NAME, args.overrides, mode)
             if multirun:
+                check_launcher(config)
                 compose_jobs(config)
             else:
                 validate_config(config)

@@ -171,6 +171,11 @@ BAD_COMMAND_LINES = [  # (flags, overrides, what the one line must say)
     ([], ["seed=4294967296"], r"^error: seed=4294967296: expected an integer in \[0, 2\*\*32"),
     ([], ["data.seq_len=1000000000"], r"^error: data\.seq_len=1000000000, .*needs at least .*TiB"),
     ([], ["model.units=1000000000"], r"^error: .*model\.units=1000000000, .*needs at least .*EiB"),
+    (
+        ["-m"],
+        ["launcher=parallel", "hydra.launcher.n_jobs=0", "model=rnn,gru"],
+        r"^error: hydra\.launcher\.n_jobs=0: expected an integer >= 1$",
+    ),
     (["-m"], ["model=rnn,transformer"], r"^error: model=transformer: no such option.*allowed: "),
     (
         ["-m"],
