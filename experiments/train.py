@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -152,6 +153,18 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
+def _python() -> str:
+    """How to call this interpreter again: `python` when that is the one on PATH, else its path
+    (`.venv/bin/python` after `make sweep`, relative when under the current folder)."""
+    executable = Path(sys.executable).absolute()
+    on_path = shutil.which("python")
+    if on_path is not None and Path(on_path).absolute() == executable:
+        return "python"
+    if executable.is_relative_to(Path.cwd()):
+        return str(executable.relative_to(Path.cwd()))
+    return str(executable)
+
+
 def interrupted_message(argv: list[str], where: dict[str, str]) -> str:
     """The one line printed on Ctrl-C: what is saved, and the command that resumes it."""
     if "sweep_dir" in where:
@@ -164,7 +177,7 @@ def interrupted_message(argv: list[str], where: dict[str, str]) -> str:
         return "interrupted before any run started: nothing to resume"
     folder = str(Path(folder).resolve())
     kept = [arg for arg in argv if not arg.startswith(("hydra.sweep.dir=", "hydra.run.dir="))]
-    command = shlex.join(["python", "-m", "experiments.train", *kept, f"{key}={folder}"])
+    command = shlex.join([_python(), "-m", "experiments.train", *kept, f"{key}={folder}"])
     return f"interrupted: {saved} in {folder}; resume with: {command}"
 
 

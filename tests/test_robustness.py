@@ -261,7 +261,8 @@ def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
     assert len(ours) == 1 and "Traceback" not in err, err[-3000:]
     assert ours[0].startswith(f"interrupted: the last completed epoch is saved in {run_dir}")
     command = shlex.split(ours[0].split("resume with: ", 1)[1])
-    assert command[:3] == ["python", "-m", "experiments.train"]
+    assert command[0] in ("python", sys.executable)  # `python` only where PATH's python is it
+    assert command[1:3] == ["-m", "experiments.train"]
     assert not (run_dir / outputs.METRICS).exists()
 
     resumed = run_as_user(command[1:], cwd=tmp_path)
@@ -427,3 +428,21 @@ def test_time_left_after_skipped_runs_comes_from_the_trained_ones(tmp_path, monk
         "7@host [3/4] c  ok  elapsed 1:00  left ~1:00",  # one run trained in a minute, one left
         "7@host [4/4] d  ok  elapsed 1:00  left ~0:00",
     ]
+
+
+def test_the_resume_command_names_the_interpreter_that_ran(monkeypatch, tmp_path):
+    """`make sweep` runs `.venv/bin/python`; a plain `python` on PATH may be another one (or
+    none), so the printed command names the interpreter unless PATH's `python` is it."""
+    from experiments.train import interrupted_message
+
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    where = {"sweep_dir": str(tmp_path / "s")}
+    monkeypatch.setenv("PATH", "/nonexistent")
+    command = f".venv/bin/python -m experiments.train -m hydra.sweep.dir={tmp_path / 's'}"
+    assert interrupted_message(["-m"], where).endswith(f"resume with: {command}")
+    monkeypatch.setenv("PATH", str(venv))
+    assert "resume with: python -m experiments.train" in interrupted_message(["-m"], where)
