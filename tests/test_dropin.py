@@ -354,15 +354,18 @@ def test_use_cudnn_true_fails_as_in_keras(ours_cls, keras_cls):
         assert cudnn.NOT_SUPPORTED in str(errors[0]) and cudnn.NOT_SUPPORTED in str(errors[1])
 
 
-def test_use_cudnn_auto_on_a_cpu_draws_the_loops_dropout():
+def _training_outputs(cls, use_cudnn) -> list[np.ndarray]:
+    """Two training calls of a seeded layer with input dropout, on fixed weights and inputs."""
     x = np.random.default_rng(7).normal(size=(2, 4, FEATURES)).astype("float32")
-    outputs = []
-    for use_cudnn in ("auto", False):
-        layer = layers.LSTM(UNITS, dropout=0.5, seed=3, use_cudnn=use_cudnn)
-        layer.build((None, None, FEATURES))
-        layer.set_weights([np.full(w.shape, 0.3) for w in layer.get_weights()])
-        outputs.append([np.asarray(layer(x, training=True)) for _ in range(2)])
-    np.testing.assert_array_equal(outputs[0], outputs[1])
+    layer = cls(UNITS, dropout=0.5, seed=3, use_cudnn=use_cudnn)
+    layer.build((None, None, FEATURES))
+    layer.set_weights([np.full(w.shape, 0.3) for w in layer.get_weights()])
+    return [np.asarray(layer(x, training=True)) for _ in range(2)]
+
+
+def test_use_cudnn_auto_on_a_cpu_draws_the_loops_dropout():
+    auto, loop = (_training_outputs(layers.LSTM, use_cudnn) for use_cudnn in ("auto", False))
+    np.testing.assert_array_equal(auto, loop)
 
 
 def test_cudnn_fallback_to_the_loop_draws_the_loops_dropout(fake_gpu, monkeypatch):
@@ -373,14 +376,8 @@ def test_cudnn_fallback_to_the_loop_draws_the_loops_dropout(fake_gpu, monkeypatc
         raise NotImplementedError
 
     monkeypatch.setattr(cudnn, "_run_kernel", not_placeable)
-    x = np.random.default_rng(8).normal(size=(2, 4, FEATURES)).astype("float32")
-    outputs = []
-    for use_cudnn in ("auto", False):
-        layer = layers.GRU(UNITS, dropout=0.5, seed=3, use_cudnn=use_cudnn)
-        layer.build((None, None, FEATURES))
-        layer.set_weights([np.full(w.shape, 0.3) for w in layer.get_weights()])
-        outputs.append([np.asarray(layer(x, training=True)) for _ in range(2)])
-    np.testing.assert_array_equal(outputs[0], outputs[1])
+    auto, loop = (_training_outputs(layers.GRU, use_cudnn) for use_cudnn in ("auto", False))
+    np.testing.assert_array_equal(auto, loop)
 
 
 def test_variants_never_take_cudnn(fake_gpu):
