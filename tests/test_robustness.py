@@ -231,6 +231,13 @@ def start_up_lines(text: str) -> list[str]:
 SMALL = [o for o in TINY if o != "trainer.epochs=2"] + ["export=false"]
 
 
+def as_foreground() -> None:
+    """In the child before exec: SIGINT's default action, as a terminal's foreground job has it
+    (a job started in the background by a non-interactive shell, e.g. a CI runner's, inherits
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def completed_epochs(run_dir: Path) -> list[Path]:
     """The run's complete epoch checkpoints (`backup/epoch-<n>`; the newest replaces the older
     ones, so any number can be the one present)."""
@@ -247,7 +254,7 @@ def test_ctrl_c_stops_with_one_line_and_its_command_resumes(tmp_path):
     environment |= {"PYTHONPATH": str(REPO), tf_logs.SWITCH: "1"}
     proc = subprocess.Popen(
         [sys.executable, *args], cwd=tmp_path, env=environment, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=as_foreground,
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while not completed_epochs(run_dir) and proc.poll() is None and time.monotonic() < deadline:
@@ -310,6 +317,7 @@ def test_ctrl_c_on_a_parallel_sweep_stops_with_one_line_and_resumes(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, *args], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
         text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=as_foreground,
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while (
