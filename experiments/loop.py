@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from data.base import Task
-from experiments import outputs
+from experiments import outputs, tf_logs
 from experiments.divergence import DivergenceError, DivergenceGuard
 from experiments.export import export_saved_model
 from experiments.gates import retention_metrics
@@ -32,6 +32,10 @@ from experiments.resume import (
 )
 
 log = logging.getLogger(__name__)
+if tf_logs.quiet():
+    # TensorFlow's Python logger (given a stderr handler once TensorBoard is imported) logs
+    # "Assets written to …" at INFO for every SavedModel save
+    tf.get_logger().setLevel(logging.WARNING)
 
 
 def start_session(seed: int, deterministic: bool, intra_op: int, inter_op: int) -> None:

@@ -454,3 +454,15 @@ def test_the_resume_command_names_the_interpreter_that_ran(monkeypatch, tmp_path
     assert interrupted_message(["-m"], where).endswith(f"resume with: {command}")
     monkeypatch.setenv("PATH", str(venv))
     assert "resume with: python -m experiments.train" in interrupted_message(["-m"], where)
+
+
+def test_a_run_with_tensorboard_and_export_prints_no_tensorflow_info_lines(tmp_path):
+    """The TensorBoard logger gives TensorFlow's Python logger a stderr handler, and every
+    SavedModel save logs "Assets written to" at INFO: by default the terminal shows neither."""
+    overrides = [o for o in TINY if o not in ("logger=none", "trainer.epochs=2")]
+    args = [*overrides, "logger=tensorboard", "trainer.epochs=1", f"hydra.run.dir={tmp_path}"]
+    result = run_as_user(["-m", "experiments.train", *args], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / outputs.SAVED_MODEL).is_dir()
+    printed = result.stdout + result.stderr
+    assert "INFO:tensorflow" not in printed and not start_up_lines(printed), printed[-3000:]
