@@ -39,6 +39,7 @@ from tensorboard.plugins.image import metadata as image_metadata
 from data.base import Task
 from data.common import take
 from experiments import gate_plots, gates, probe
+from experiments.explorer import summary as explorer_summary
 from experiments.logger import RunLogger
 from experiments.schema import ConfigError
 from layers import GateTracer
@@ -278,7 +279,9 @@ class GateLogger(keras.callbacks.Callback):
     - context_switch: scalars `context_switch/<layer>/retention_at_but`, `_at_and`,
       `_at_new_subject`, `_elsewhere` for every gated cell, and the same for the cell's raw
       memory gate under its own name (`forget_at_but` for the LSTM, `update_...` for the GRU);
-    - text `probe/examples`: input, target and prediction of the probe examples.
+    - text `probe/examples`: input, target and prediction of the probe examples;
+    - the gate explorer tab's own data (`experiments.explorer.summary`): the run's description
+      and the first probe examples' gates and outputs.
 
     Keras's built-in layers are traced through gatelab's with their weights copied
     (`layers.GateTracer`).
@@ -350,6 +353,7 @@ class GateLogger(keras.callbacks.Callback):
                     image(f"saturation/{layer}", gate_plots.saturation_plot(title, fractions))
             text = probe.examples_table(self.spec, self.examples, y_pred)
             tf.summary.text("probe/examples", text)
+            explorer_summary.write_probe(self._tracer, self.spec, self.examples, traced, n, y_pred)
         self._writer.flush()
         self._logged[step] = images
         self.seconds["fit" if self._in_fit else "end"] += time.perf_counter() - tic

@@ -1,0 +1,148 @@
+"""The gate explorer's summary data: what `GateLogger` writes during `fit`, and how it reads back.
+
+Under a run's `tb/` folder, at step = the epoch's index (like Keras's epoch scalars):
+
+    gate_explorer/run            a JSON string (`run_description`): the task (name, kind,
+                                 vocabulary, labels), the recurrent layers with their gates,
+                                 and the probe examples (tokens or values, marked steps, target)
+    gate_explorer/probe/<layer>/<gate>
+                                 float32 `(examples, time, units)`: the gate on the probe examples
+    gate_explorer/probe/outputs  float32 `(examples, n_outputs)` or `(examples, time, n_outputs)`:
+                                 the model's outputs (logits or values) on them
+
+`time` is the longest real length among the probe examples (padding cut off). TensorBoard keeps a
+bounded number of points per tag (`--samples_per_plugin gate_explorer=N` raises it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from data.base import Split, TaskSpec
+from experiments import probe
+
+PLUGIN_NAME = "gate_explorer"
+RUN_TAG = f"{PLUGIN_NAME}/run"
+PROBE_PREFIX = f"{PLUGIN_NAME}/probe/"
+OUTPUTS_TAG = f"{PROBE_PREFIX}outputs"
+PROBE_EXAMPLES = 2  # context_switch's probe alternates: a "but" sentence, then an "and" one
+VERSION = 1
+
+
+def _metadata(description: str):
+    """`SummaryMetadata` owned by this plugin, as a plain tensor series (data_class must be set,
+    or TensorBoard's data providers never list the series)."""
+    from tensorboard.compat.proto import summary_pb2
+
+    return summary_pb2.SummaryMetadata(
+        summary_description=description,
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=PLUGIN_NAME),
+        data_class=summary_pb2.DATA_CLASS_TENSOR,
+    )
+
+
+def target_label(spec: TaskSpec, y: np.ndarray) -> str:
+    """A one-output target as text: its class name (or id), or its value."""
+    if spec.is_classification:
+        return spec.labels[int(y)] if spec.labels else str(int(y))
+    return f"{float(np.ravel(y)[0]):.4g}"
+
+
+def example_record(spec: TaskSpec, examples: Split, i: int, length: int) -> dict[str, Any]:
+    """One probe example as the page shows it: tokens (or values), the input text to prefill the
+    box with, the marked steps (context_switch: `switch`, `subject`, `blank`) and the target."""
+    record: dict[str, Any] = {
+        "length": length,
+        "marks": probe.marked_steps(examples.positions, i),
+        "target": target_label(spec, examples.y[i]) if spec.output == "last" else None,
+    }
+    if spec.input_kind == "tokens":
+        ids = examples.x[i, :length]
+        record["tokens"] = probe.token_strings(spec, ids)
+        separator = "" if probe.is_character_vocab(spec) else " "
+        record["text"] = separator.join(spec.vocab[t] for t in ids)
+    else:
+        record["values"] = np.round(examples.x[i, :length].astype(np.float64), 6).tolist()
+    return record
+
+
+def run_description(
+    spec: TaskSpec, cells: Mapping[str, Any], gates: Mapping[str, list[str]], examples: Split
+) -> dict[str, Any]:
+    """The JSON the plugin lists a run by (`RUN_TAG`); `cells` are `GateTracer.cells`."""
+    mask = probe.full_mask(examples.x)
+    return {
+        "version": VERSION,
+        "task": {
+            "name": spec.name,
+            "seq_len": spec.seq_len,
+            "input_kind": spec.input_kind,
+            "input_dim": spec.input_dim,
+            "output": spec.output,
+            "n_outputs": spec.n_outputs,
+            "vocab": None if spec.vocab is None else list(spec.vocab),
+            "labels": None if spec.labels is None else list(spec.labels),
+            "characters": spec.input_kind == "tokens" and probe.is_character_vocab(spec),
+        },
+        "layers": {
+            layer: {
+                "cell": type(cells[layer]).__name__,
+                "gates": list(gates[layer]),
+                "memory_gate": cells[layer].retention_gate,
+            }
+            for layer in gates
+        },
+        "examples": [
+            example_record(spec, examples, i, probe.real_length(mask[i]))
+            for i in range(len(examples))
+        ],
+    }
+
+
+def write_probe(
+    tracer, spec: TaskSpec, examples: Split, traced: Mapping[str, Mapping], offset: int, y_pred
+) -> None:
+    """Write the run description and the first `PROBE_EXAMPLES` probe examples' gates and outputs
+    at the default writer's step (inside `GateLogger.log`).
+
+    Args:
+        tracer: the `layers.GateTracer` that traced them (its `cells`).
+        spec, examples: the task's spec and the probe examples `(n, time[, features])`.
+        traced: `{layer: {gate: (offset + n, time, units)}}`, the probe examples from `offset`.
+        y_pred: the model's outputs on the probe examples, `(n, ...)`.
+    """
+    import tensorflow as tf
+
+    k = min(PROBE_EXAMPLES, len(examples))
+    shown = Split(examples.x[:k], examples.y[:k], {p: v[:k] for p, v in examples.positions.items()})
+    time = max(probe.real_length(row) for row in probe.full_mask(shown.x))
+    gates = {layer: list(values) for layer, values in traced.items()}
+    description = run_description(spec, tracer.cells, gates, shown)
+    tf.summary.write(RUN_TAG, json.dumps(description), metadata=_metadata("gate explorer run"))
+    for layer, values in traced.items():
+        for gate, v in values.items():
+            tensor = np.asarray(v)[offset : offset + k, :time].astype(np.float32)
+            tf.summary.write(f"{PROBE_PREFIX}{layer}/{gate}", tensor, metadata=_metadata(gate))
+    outputs = np.asarray(y_pred)[:k].astype(np.float32)
+    if spec.output == "sequence":
+        outputs = outputs[:, :time]
+    tf.summary.write(OUTPUTS_TAG, outputs, metadata=_metadata("model outputs"))
+
+
+def parse_description(raw: bytes | str) -> dict[str, Any] | None:
+    """A run description read back (`RUN_TAG`'s string tensor), or None if it is not one."""
+    try:
+        record = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    ok = isinstance(record, dict) and record.get("version") == VERSION
+    return record if ok else None
+
+
+def probe_tag(layer: str, gate: str) -> str:
+    """The tag of one gate's logged probe values."""
+    return f"{PROBE_PREFIX}{layer}/{gate}"
