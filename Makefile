@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-slow lint format bench sweep tensorboard mutation clean
+.PHONY: help venv test test-slow lint format bench sweep results tensorboard mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,18 @@ bench: $(STAMP) ## throughput of our layers against Keras's built-ins, and of th
 
 sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, then the report
 	$(PY) -m experiments.train experiment=context_switch
+
+# docs/RESULTS.md's presets, most telling first; each resumes in its fixed folder, so a rerun
+# only trains what is missing. Exit 1 (some runs failed, recorded) goes on; bad input (2) stops.
+RESULTS_PRESETS := context_switch_seeds repro_keras repro_adding repro_temporal_order repro_digits \
+	repro_copy repro_text gate_ablation
+
+results: $(STAMP) ## every reproduction preset (hours on 2 cores; resumes), then docs/RESULTS.md
+	@for p in $(RESULTS_PRESETS); do \
+		$(PY) -m experiments.train experiment=$$p hydra.sweep.dir=outputs/sweeps/$$p; \
+		rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	done
+	$(PY) -m experiments.results
 
 tensorboard: $(STAMP) ## TensorBoard over every run and sweep under outputs/
 	$(VENV)/bin/tensorboard --logdir outputs
