@@ -1,0 +1,127 @@
+"""What a person types into the gate explorer → the model's input, and the model's output → what
+the page shows. Numpy only; every refusal is an `InputError` whose message the page shows.
+
+Token tasks read `text`: words separated by whitespace (context_switch, copy), or characters
+(text, temporal_order: every character is a token, spaces and newlines included). Feature tasks
+read `values`: a JSON array `(time, features)` (a flat list when the task has one feature).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+MAX_STEPS = 1000  # longest input a `trace` accepts (tokens, characters or steps)
+TOP_CLASSES = 5
+VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}  # whitespace tokens shown as signs
+
+
+class InputError(ValueError):
+    """A request the person can fix: the plugin answers it with status 400 and this message."""
+
+
+def visible(token: str) -> str:
+    """A token or label as the page prints it: whitespace as a visible sign."""
+    return VISIBLE.get(token, token)
+
+
+def typeable(task: dict[str, Any]) -> dict[str, int]:
+    """Token → id for every vocabulary entry one can type (padding and `<...>` markers left out)."""
+    return {
+        token: i
+        for i, token in enumerate(task["vocab"])
+        if i > 0 and not (len(token) > 2 and token.startswith("<") and token.endswith(">"))
+    }
+
+
+def _check_length(steps: int, unit: str) -> None:
+    if steps == 0:
+        raise InputError(f"the input is empty: type at least one {unit}")
+    if steps > MAX_STEPS:
+        raise InputError(f"the input has {steps} {unit}s; at most {MAX_STEPS} are allowed")
+
+
+def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str]]:
+    """`text` as token ids `(1, time)` int32 and the tokens as read (whitespace made visible).
+
+    Raises `InputError` for an empty or too long input, a feature task, or tokens outside the
+    run's vocabulary (all of them listed, with the vocabulary).
+    """
+    if task["input_kind"] != "tokens":
+        raise InputError(
+            f"task {task['name']!r} reads features, not text: send `values`, a JSON array "
+            f"(time, {task['input_dim']})"
+        )
+    unit = "character" if task["characters"] else "word"
+    tokens = list(text) if task["characters"] else text.split()
+    _check_length(len(tokens), unit)
+    ids = typeable(task)
+    unknown = list(dict.fromkeys(t for t in tokens if t not in ids))
+    if unknown:
+        allowed = " ".join(visible(t) for t in ids)
+        listed = ", ".join(repr(t) for t in unknown)
+        raise InputError(f"not in the run's vocabulary: {listed}. Allowed {unit}s: {allowed}")
+    x = np.array([[ids[t] for t in tokens]], dtype=np.int32)
+    return x, [visible(t) for t in tokens]
+
+
+def parse_values(task: dict[str, Any], raw: str) -> np.ndarray:
+    """`raw`, a JSON array `(time, features)`, as the model's input `(1, time, features)` float32.
+
+    Raises `InputError` for a token task, unreadable JSON, a wrong shape, non-finite numbers, an
+    empty or too long input.
+    """
+    features = task["input_dim"]
+    if task["input_kind"] != "features":
+        raise InputError(f"task {task['name']!r} reads text, not values: send `text`")
+    expected = f"a JSON array of shape (time, {features}), e.g. [[0.5, 1], [0.2, 0]]"
+    try:
+        values = np.asarray(json.loads(raw), dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"`values` is not {expected}: {exc}") from None
+    if values.ndim == 1 and features == 1:
+        values = values[:, None]
+    if values.ndim != 2 or (values.size and values.shape[1] != features):
+        raise InputError(f"`values` has shape {values.shape}; expected {expected}")
+    _check_length(len(values), "step")
+    if not np.isfinite(values).all():
+        raise InputError("`values` holds NaN or infinity; every value must be a finite number")
+    return values[None].astype(np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def label(task: dict[str, Any], index: int) -> str:
+    """Output class `index` by name (visible whitespace), or its number."""
+    labels = task["labels"]
+    return visible(labels[index]) if labels else str(index)
+
+
+def prediction(task: dict[str, Any], outputs: np.ndarray) -> dict[str, Any]:
+    """The page's prediction from one example's outputs, `(n_outputs,)` or `(time, n_outputs)`.
+
+    Classification: `top`, the `TOP_CLASSES` most probable classes (`label`, `probability`) at
+    the last step (softmax of the logits); regression: `value`. Per-step tasks add `steps`, the
+    most probable label (or the value) at every step.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    last = outputs[-1] if task["output"] == "sequence" else outputs
+    result: dict[str, Any] = {"at": "last step" if task["output"] == "sequence" else "sequence"}
+    if task["n_outputs"] > 1:
+        probabilities = _softmax(last)
+        order = np.argsort(-probabilities, kind="stable")[:TOP_CLASSES]
+        result["top"] = [
+            {"label": label(task, int(i)), "probability": float(probabilities[i])} for i in order
+        ]
+        if task["output"] == "sequence":
+            result["steps"] = [label(task, int(i)) for i in outputs.argmax(axis=-1)]
+    else:
+        result["value"] = float(last[0])
+        if task["output"] == "sequence":
+            result["steps"] = [float(v) for v in outputs[:, 0]]
+    return result
