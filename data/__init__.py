@@ -5,6 +5,7 @@ from data.base import Split, Task, TaskSpec
 from data.context_switch import ContextSwitchTask
 from data.copy import CopyTask
 from data.digits import DigitsTask
+from data.table import TableTask
 from data.temporal_order import TemporalOrderTask
 from data.text import TextTask
 
@@ -14,6 +15,7 @@ __all__ = [
     "CopyTask",
     "DigitsTask",
     "Split",
+    "TableTask",
     "Task",
     "TaskSpec",
     "TemporalOrderTask",

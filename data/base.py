@@ -50,6 +50,8 @@ class TaskSpec:
         vocab: index → token string for token tasks (index 0 is `"<pad>"`), else None.
         labels: output class id → label string for classification tasks whose classes have
             names (foods, symbols, characters), else None. Output ids need not equal input ids.
+        padded: feature sequences of different lengths, right-padded with all-zero steps that
+            the model masks (`keras.layers.Masking(0.0)`); token tasks mask id 0 anyway.
     """
 
     name: str
@@ -62,6 +64,7 @@ class TaskSpec:
     higher_is_better: bool
     vocab: tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
+    padded: bool = False
 
     @property
     def is_classification(self) -> bool:
@@ -85,6 +88,16 @@ class Task:
 
     def _make_splits(self) -> dict[str, Split]:
         raise NotImplementedError
+
+    def preprocessing(self) -> dict | None:
+        """What a served model needs to turn raw input into this task's `x` (saved with the run
+        as `preprocessing.json` and built into the SavedModel), or None for generated tasks.
+
+        `{"kind": "tokens", "tokens": "char"|"word", "lowercase", "vocab", "max_len", "keep"}`
+        (`data.own.tokenize`'s rule) or `{"kind": "features", "columns", "mean", "std",
+        "present_channel"}`.
+        """
+        return None
 
     def loss(self):
         """Keras loss: sparse categorical cross-entropy on logits, or mean squared error."""

@@ -11,6 +11,7 @@ import numpy as np
 
 from data.base import Split, Task, TaskSpec
 from data.common import (
+    check_float,
     check_int,
     check_predictions,
     check_seed,
@@ -19,6 +20,9 @@ from data.common import (
     rng_for,
     unigram_cross_entropy,
 )
+from data.own import PAD as PAD_TOKEN
+from data.own import UNK as UNK_TOKEN
+from data.own import DataError, read_utf8, resolve_paths
 
 # Long-lived pure-Python modules present (at these paths) from Python 3.11 on. Modules that
 # became packages or thin wrappers (zipfile, pathlib, datetime, decimal) are left out.
@@ -74,11 +78,20 @@ class TextTask(Task):
     shifted by one character. The vocabulary is fixed: `<pad>`, `<unk>`, newline and the 95
     printable ASCII characters; output classes are the same ids (class 0 never occurs).
 
+    With `path` (your own UTF-8 text: a file, a glob or a list of them, concatenated in that
+    order with a newline between files) the text is cut into three contiguous blocks: the first
+    `1 - val_frac - test_frac` of its characters train, the next `val_frac` validate, the last
+    `test_frac` test. The vocabulary is then `<pad>`, `<unk>` and the training block's characters
+    (most frequent first); characters met only in val/test read as `<unk>`. No lower-casing;
+    CRLF line endings become LF.
+
     Args:
         seq_len: window length in characters (1 to 10,000).
         n_train, n_val, n_test: number of windows per split (>= 1).
         max_train_chars: windows are drawn from the first this many training characters
             (>= seq_len + 1), to keep a run small.
+        path: null (the standard library's sources) or your text file(s).
+        val_frac, test_frac: block shares of your text, each in (0, 0.5).
         seed: seeds the window offsets (non-negative integer).
 
     Splits: x `(n, seq_len)` int32, y `(n, seq_len)` int32, no positions.
@@ -91,26 +104,77 @@ class TextTask(Task):
         n_val: int = 500,
         n_test: int = 500,
         max_train_chars: int = 1_000_000,
+        path: str | list[str] | None = None,
+        val_frac: float = 0.1,
+        test_frac: float = 0.1,
         seed: int = 0,
     ) -> None:
         self.seq_len = check_int("seq_len", seq_len, 1, MAX_SEQ_LEN)
         self.sizes = check_sizes(n_train, n_val, n_test)
         self.max_train_chars = check_int("max_train_chars", max_train_chars, self.seq_len + 1)
+        self.val_frac = check_float("val_frac", val_frac, 0, 0.5, open_low=True, open_high=True)
+        self.test_frac = check_float("test_frac", test_frac, 0, 0.5, open_low=True, open_high=True)
         self.seed = check_seed(seed)
         super().__init__()
         self._ids: dict[str, np.ndarray] | None = None
+        self.vocab = VOCAB
+        if path is not None:
+            self._ids, self.vocab = self._own_text(resolve_paths("data.path", path))
         self.spec = TaskSpec(
             name="text",
             seq_len=self.seq_len,
             input_kind="tokens",
-            input_dim=len(VOCAB),
+            input_dim=len(self.vocab),
             output="sequence",
-            n_outputs=len(VOCAB),
+            n_outputs=len(self.vocab),
             primary_metric="bpc",
             higher_is_better=False,
-            vocab=VOCAB,
-            labels=VOCAB,
+            vocab=self.vocab,
+            labels=self.vocab,
         )
+
+    def _own_text(self, paths: list[Path]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+        """Encoded contiguous blocks `{"train", "val", "test"}` → `(chars,)` int32 of the files,
+        and the vocabulary of the training block.
+
+        Raises:
+            DataError: a file that is not UTF-8, or a block shorter than `seq_len + 1`.
+        """
+        text = "\n".join(read_utf8("data.path", p) for p in paths).replace("\r\n", "\n")
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        del text
+        n = len(codes)
+        n_val, n_test = int(n * self.val_frac), int(n * self.test_frac)
+        bounds = {"train": (0, n - n_val - n_test), "val": (n - n_val - n_test, n - n_test)}
+        bounds["test"] = (n - n_test, n)
+        for split, (start, stop) in bounds.items():
+            if stop - start < self.seq_len + 1:
+                raise DataError(
+                    f"data.path: {n:,} characters give a {split} block of {stop - start:,}, "
+                    f"fewer than data.seq_len + 1 = {self.seq_len + 1}; allowed: more text, a "
+                    "smaller data.seq_len or larger data.val_frac / data.test_frac"
+                )
+        train = codes[: min(bounds["train"][1], self.max_train_chars)]
+        counts = np.bincount(train, minlength=0)
+        present = np.flatnonzero(counts)
+        order = present[np.lexsort((present, -counts[present]))]  # most frequent first
+        vocab = (PAD_TOKEN, UNK_TOKEN, *(chr(c) for c in order))
+        lookup = np.full(max(int(codes.max()), int(order.max())) + 1, UNK, dtype=np.int32)
+        lookup[order] = np.arange(2, len(order) + 2, dtype=np.int32)
+        ids = {split: lookup[codes[start:stop]] for split, (start, stop) in bounds.items()}
+        ids["train"] = ids["train"][: self.max_train_chars]
+        return ids, vocab
+
+    def preprocessing(self) -> dict:
+        """Characters, case kept, through this run's vocabulary (see `Task.preprocessing`)."""
+        return {
+            "kind": "tokens",
+            "tokens": "char",
+            "lowercase": False,
+            "vocab": list(self.vocab),
+            "max_len": None,
+            "keep": "start",
+        }
 
     def corpus(self) -> dict[str, np.ndarray]:
         """Encoded text per split, `(chars,)` int32; training text cut to `max_train_chars`."""
@@ -142,7 +206,7 @@ class TextTask(Task):
 
     def metrics(self, y_pred: np.ndarray, split: Split) -> dict[str, float]:
         """`bpc` (bits per character) and `ce` (nats per character) of `(n, seq_len, V)` logits."""
-        logits = check_predictions(y_pred, (len(split), self.seq_len, len(VOCAB)))
+        logits = check_predictions(y_pred, (len(split), self.seq_len, len(self.vocab)))
         ce = float(cross_entropy(logits, split.y).mean())
         return {"bpc": ce / math.log(2), "ce": ce}
 
@@ -154,7 +218,7 @@ class TextTask(Task):
         """
         train = self.corpus()["train"]
         test = self.splits()["test"]
-        n_classes = len(VOCAB)
+        n_classes = len(self.vocab)
         counts = np.bincount(train, minlength=n_classes)
         p = counts[counts > 0] / counts.sum()
         return {

@@ -1,0 +1,204 @@
+"""Reading the user's own files (`data=text data.path=…`, `data=table data.path=…`): paths, UTF-8,
+tables by extension, the tokenisation rule and the vocabulary.
+
+Every problem with a file is a `DataError` (a `ValueError`) whose one-line message names the
+key, the file and what is allowed, so that the command line refuses it before any run starts.
+
+The tokenisation rule (the SavedModel's `serve_text` applies the same rule in its graph):
+    0. CRLF line endings become LF;
+    1. with `lowercase`, Unicode lower-casing (Python's `str.lower`, ICU's full case mapping);
+    2. `tokens="char"`: every Unicode code point is a token (whitespace included);
+    3. `tokens="word"`: each ASCII punctuation character (`PUNCTUATION`) is a token of its own,
+       and the rest is split at runs of ASCII whitespace (space, tab, newline, CR, FF, VT);
+       other characters (accents, CJK, non-breaking spaces) stay inside their word.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PAD, UNK = "<pad>", "<unk>"
+PUNCTUATION = r"([!-/:-@\[-`{-~])"  # the 32 ASCII punctuation characters, as a regex group
+WHITESPACE = r"[ \t\n\r\f\v]+"
+TOKENS = ("word", "char")
+KEEP = ("start", "end")
+TABLE_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+class DataError(ValueError):
+    """A file the data cannot be read from; the message is one line naming key, file and fix."""
+
+
+def one_line(text: object) -> str:
+    """A library's message squeezed onto one line."""
+    return " ".join(str(text).split())
+
+
+def resolve_paths(key: str, path: str | Sequence[str] | None) -> list[Path]:
+    """The files `path` names: one file, a glob pattern (sorted matches) or a list of either.
+
+    Raises:
+        DataError: no path given, a file that does not exist, a pattern that matches nothing.
+    """
+    if path is None or (not isinstance(path, str) and len(path) == 0):
+        raise DataError(f"{key}: required, the path of your file (or a glob, or a list)")
+    files: list[Path] = []
+    for item in [path] if isinstance(path, str) else list(path):
+        item = str(item)
+        if glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise DataError(f"{key}={item!r}: the pattern matches no file")
+            files += matches
+        elif not Path(item).is_file():
+            where = f" (relative to {Path.cwd()})" if not Path(item).is_absolute() else ""
+            raise DataError(f"{key}={item!r}: no such file{where}")
+        else:
+            files.append(Path(item))
+    return files
+
+
+def read_utf8(key: str, path: Path, raw: bytes | None = None) -> str:
+    """The text of `path` (a leading byte-order mark dropped).
+
+    Raises:
+        DataError: the bytes are not UTF-8; names the byte offset and the line.
+    """
+    raw = path.read_bytes() if raw is None else raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{key}={str(path)!r}: not UTF-8 text (byte {exc.start}, line {line}: {exc.reason}); "
+            "allowed: UTF-8 files only (re-save the file as UTF-8)"
+        ) from None
+
+
+def table_format(key: str, path: Path) -> str:
+    """`"csv"`, `"tsv"`, `"parquet"` or `"jsonl"` from the file's extension."""
+    fmt = TABLE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        allowed = ", ".join(TABLE_FORMATS)
+        raise DataError(f"{key}={str(path)!r}: unknown table extension; allowed: {allowed}")
+    return fmt
+
+
+def _bad_json_line(text: str) -> str:
+    """Where a JSON Lines text first fails: `line N: <why>`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"line {number}: {exc.msg}"
+        if not isinstance(value, dict):
+            return f"line {number}: a JSON {type(value).__name__}, not an object"
+    return "no line is at fault on its own"
+
+
+def read_table(key: str, path: Path) -> pd.DataFrame:
+    """The table in `path`, read by pandas according to its extension.
+
+    Raises:
+        DataError: unknown extension, not UTF-8, a file pandas cannot parse (with the line where
+            the format has lines), or no rows.
+    """
+    fmt = table_format(key, path)
+    where = f"{key}={str(path)!r}"
+    try:
+        if fmt == "parquet":
+            table = pd.read_parquet(path)
+        else:
+            raw = path.read_bytes()
+            text = read_utf8(key, path, raw)
+            if fmt == "jsonl":
+                try:
+                    table = pd.read_json(io.StringIO(text), lines=True)
+                except (ValueError, TypeError):
+                    raise DataError(
+                        f"{where}: pandas cannot parse it as JSON Lines ({_bad_json_line(text)}); "
+                        "allowed: one JSON object per line"
+                    ) from None
+            else:
+                table = pd.read_csv(io.StringIO(text), sep="," if fmt == "csv" else "\t")
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        table = pd.DataFrame()
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"{where}: pandas cannot parse it as {fmt.upper()}: {one_line(exc)}"
+        ) from None
+    except Exception as exc:  # pyarrow's errors for a file that is no Parquet
+        raise DataError(
+            f"{where}: pandas cannot read it as {fmt}: {type(exc).__name__}: {one_line(exc)}"
+        ) from None
+    if len(table) == 0:
+        raise DataError(f"{where}: empty after parsing (no rows); allowed: a table with rows")
+    return table
+
+
+def check_columns(key: str, table: pd.DataFrame, path: Path, names: Iterable[str]) -> None:
+    """Raise `DataError` naming the first of `names` that `table` lacks, and the columns present."""
+    present = [str(c) for c in table.columns]
+    for name in names:
+        if name not in table.columns:
+            raise DataError(
+                f"{key}={name!r}: no such column in {path}; columns present: {', '.join(present)}"
+            )
+
+
+def tokenize(text: str, tokens: str, lowercase: bool) -> list[str]:
+    """The tokens of `text` by the module's rule (see the module docstring)."""
+    text = text.replace("\r\n", "\n")
+    if lowercase:
+        text = text.lower()
+    if tokens == "char":
+        return list(text)
+    spaced = re.sub(PUNCTUATION, r" \1 ", text)
+    return [t for t in re.split(WHITESPACE, spaced) if t]
+
+
+def build_vocab(sequences: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """`("<pad>", "<unk>", *tokens)`: the tokens of `sequences`, most frequent first (ties in
+    code-point order), so that id 0 is padding and 1 stands for any token not seen here."""
+    counts = Counter(token for sequence in sequences for token in sequence)
+    ordered = sorted(counts, key=lambda token: (-counts[token], token))
+    return (PAD, UNK, *ordered)
+
+
+def encode_padded(
+    sequences: Sequence[Sequence[str]], vocab: Sequence[str], max_len: int | None, keep: str
+) -> np.ndarray:
+    """`(n, time)` int32 ids, right-padded with 0; unknown tokens → 1 (`<unk>`).
+
+    `time` is the longest sequence, at most `max_len`; a longer sequence keeps its first
+    (`keep="start"`) or its last (`keep="end"`) `max_len` tokens.
+    """
+    ids = {token: i for i, token in enumerate(vocab)}
+    longest = max((len(s) for s in sequences), default=0)
+    width = max(1, longest if max_len is None else min(longest, max_len))
+    x = np.zeros((len(sequences), width), dtype=np.int32)
+    for row, sequence in enumerate(sequences):
+        kept = sequence[:width] if keep == "start" else sequence[max(0, len(sequence) - width) :]
+        x[row, : len(kept)] = [ids.get(token, 1) for token in kept]
+    return x

@@ -1,0 +1,362 @@
+"""Your own table (`data=table data.path=FILE`): one target per sequence, the sequence either a
+text column or numeric rows in long format (one row per sequence and time step)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.base import Split, Task, TaskSpec
+from data.common import (
+    SPLIT_NAMES,
+    check_choice,
+    check_float,
+    check_int,
+    check_predictions,
+    check_seed,
+    cross_entropy,
+    majority_accuracy,
+    rng_for,
+)
+from data.own import (
+    KEEP,
+    TOKENS,
+    DataError,
+    build_vocab,
+    check_columns,
+    encode_padded,
+    read_table,
+    resolve_paths,
+    tokenize,
+)
+
+TARGETS = ("class", "value")
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Unweighted mean F1 over the classes in `y_true` or `y_pred` (scikit-learn's `macro`)."""
+    scores = []
+    for c in np.union1d(y_true, y_pred):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        denominator = np.sum(y_pred == c) + np.sum(y_true == c)
+        scores.append(2 * tp / denominator)
+    return float(np.mean(scores))
+
+
+def _row(index: int) -> str:
+    return f"row {index + 1} (counting data rows from 1)"
+
+
+class TableTask(Task):
+    """Predict one label per sequence read from a CSV, TSV, Parquet or JSON Lines table.
+
+    Either `text_column` (one row per sequence, tokenised by `data.own.tokenize`, vocabulary
+    from the training split only, most frequent first) or `id_column` + `feature_columns` (long
+    format: one row per step, ordered by `time_column` or else by file order; features
+    standardised with the training split's mean and standard deviation, per column).
+    Sequences are right-padded to the longest one (at most `max_len`, keeping the `keep` end of
+    longer ones): token id 0, or all-zero feature steps, which a last input channel `present`
+    (1 on every real step) tells apart from real ones.
+
+    Args:
+        path: the table; the extension picks the reader (`.csv`, `.tsv`, `.parquet`, `.jsonl`).
+        label_column: one target per sequence (constant within a long-format sequence).
+        text_column, tokens, lowercase: the text sequences and how they are tokenised.
+        id_column, time_column, feature_columns: the long-format numeric sequences.
+        target: `"class"` or `"value"`; null infers it (floats → value, else class).
+        split_column: a column of `train` / `val` / `test` per row, used when the table has it;
+            otherwise `val_frac` and `test_frac` of the sequences are drawn by `seed`.
+        max_len: longest sequence kept (null: no limit); `keep`: `"start"` or `"end"`.
+        seed: seeds the drawn split (non-negative integer).
+
+    Splits: x `(n, time)` int32 ids or `(n, time, features + 1)` float32, y `(n,)` int32 class
+    ids or `(n, 1)` float32 values, no positions.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        label_column: str | None = None,
+        text_column: str | None = None,
+        tokens: str = "word",
+        lowercase: bool = True,
+        id_column: str | None = None,
+        time_column: str | None = None,
+        feature_columns: list[str] | None = None,
+        target: str | None = None,
+        split_column: str = "split",
+        val_frac: float = 0.1,
+        test_frac: float = 0.1,
+        max_len: int | None = None,
+        keep: str = "start",
+        seed: int = 0,
+    ) -> None:
+        self.tokens = check_choice("tokens", tokens, TOKENS)
+        self.keep = check_choice("keep", keep, KEEP)
+        self.max_len = None if max_len is None else check_int("max_len", max_len, 1)
+        self.val_frac = check_float("val_frac", val_frac, 0, 0.5, open_low=True, open_high=True)
+        self.test_frac = check_float("test_frac", test_frac, 0, 0.5, open_low=True, open_high=True)
+        self.seed = check_seed(seed)
+        self.target = None if target is None else check_choice("target", target, TARGETS)
+        self.lowercase = bool(lowercase)
+        self.feature_columns = None if feature_columns is None else list(feature_columns)
+        if label_column is None:
+            raise DataError("data.label_column: required, the column of one target per sequence")
+        if (text_column is None) == (id_column is None):
+            raise DataError(
+                "data.text_column / data.id_column: set exactly one (text sequences, or numeric "
+                "sequences in long format with data.feature_columns)"
+            )
+        if id_column is not None and not self.feature_columns:
+            raise DataError("data.feature_columns: required with data.id_column, e.g. [x, y]")
+        self.columns = {
+            "label": label_column,
+            "text": text_column,
+            "id": id_column,
+            "time": time_column,
+            "split": split_column,
+        }
+        super().__init__()
+        self.path = resolve_paths("data.path", path)[0]
+        table = read_table("data.path", self.path)
+        needed = [c for k, c in self.columns.items() if c is not None and k != "split"]
+        check_columns("data.*_column", table, self.path, needed + (self.feature_columns or []))
+        self._build(table)
+
+    def _build(self, table: pd.DataFrame) -> None:
+        """Sequences, labels and splits from the parsed table; sets `spec` and the splits."""
+        if self.columns["text"] is not None:
+            x, labels, split_of = self._text_sequences(table)
+        else:
+            x, labels, split_of = self._long_sequences(table)
+        y, label_names = self._targets(labels, split_of)
+        self.sizes = {name: int(np.sum(split_of == name)) for name in SPLIT_NAMES}
+        if self.columns["id"] is not None:
+            x = self._standardised(x, split_of)
+        self._splits = {
+            name: Split(x[split_of == name], y[split_of == name]) for name in SPLIT_NAMES
+        }
+        self.spec = TaskSpec(
+            name="table",
+            seq_len=int(x.shape[1]),
+            input_kind="tokens" if x.ndim == 2 else "features",
+            input_dim=len(self.vocab) if x.ndim == 2 else int(x.shape[2]),
+            output="last",
+            n_outputs=len(label_names) if label_names else 1,
+            primary_metric="accuracy" if label_names else "mse",
+            higher_is_better=bool(label_names),
+            vocab=self.vocab if x.ndim == 2 else None,
+            labels=label_names,
+            padded=True,
+        )
+
+    def _split_of(self, table: pd.DataFrame, first_rows: np.ndarray) -> np.ndarray:
+        """`(n_sequences,)` split names: the split column's value at each sequence's first row,
+        or drawn by `seed` when the table has no split column."""
+        column = self.columns["split"]
+        n = len(first_rows)
+        if column in table.columns:
+            values = table[column].to_numpy()[first_rows].astype(str)
+            bad = sorted(set(values) - set(SPLIT_NAMES))
+            if bad:
+                raise DataError(
+                    f"data.split_column={column!r}: value {bad[0]!r} in {self.path}; allowed: "
+                    f"{', '.join(SPLIT_NAMES)}"
+                )
+        else:
+            order = rng_for(self.seed, "table").permutation(n)
+            n_val, n_test = round(self.val_frac * n), round(self.test_frac * n)
+            values = np.full(n, "train", dtype=object)
+            values[order[:n_val]] = "val"
+            values[order[n_val : n_val + n_test]] = "test"
+            values = values.astype(str)
+        for name in SPLIT_NAMES:
+            if not np.any(values == name):
+                raise DataError(
+                    f"data.path={str(self.path)!r}: the {name} split is empty ({n} sequences); "
+                    "allowed: at least one sequence per split (a larger table, other "
+                    "data.val_frac / data.test_frac, or rows marked in the split column)"
+                )
+        return values
+
+    def _text_sequences(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x `(n, time)` int32 from the text column (vocabulary of the training rows)."""
+        column = self.columns["text"]
+        texts = table[column]
+        missing = np.flatnonzero(texts.isna().to_numpy())
+        if missing.size:
+            raise DataError(
+                f"data.text_column={column!r}: missing text at {_row(missing[0])} of {self.path}; "
+                "allowed: a string in every row"
+            )
+        rows = np.arange(len(table))
+        split_of = self._split_of(table, rows)
+        sequences = [tokenize(str(t), self.tokens, self.lowercase) for t in texts]
+        self.vocab = build_vocab(s for s, name in zip(sequences, split_of) if name == "train")
+        x = encode_padded(sequences, self.vocab, self.max_len, self.keep)
+        return x, table[self.columns["label"]].to_numpy(), split_of
+
+    def _numeric(self, table: pd.DataFrame, column: str, what: str) -> np.ndarray:
+        """`(rows,)` float64 values of a column that must be numbers throughout."""
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raw = table[column].iloc[bad[0]]
+            kind = "a missing value (NaN)" if pd.isna(raw) else f"the non-numeric value {raw!r}"
+            raise DataError(
+                f"data.{what}={column!r}: {kind} at {_row(bad[0])} of {self.path}; allowed: "
+                "finite numbers only (fill or drop those rows)"
+            )
+        return values
+
+    def _long_sequences(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x `(n, time, features)` float64 (not yet standardised) from long-format rows."""
+        features = np.stack(
+            [self._numeric(table, c, "feature_columns") for c in self.feature_columns], axis=1
+        )
+        codes, ids = pd.factorize(table[self.columns["id"]], sort=False)
+        if np.any(codes < 0):
+            row = int(np.flatnonzero(codes < 0)[0])
+            raise DataError(
+                f"data.id_column={self.columns['id']!r}: missing id at {_row(row)} of {self.path}"
+            )
+        if self.columns["time"] is not None:
+            time = self._numeric(table, self.columns["time"], "time_column")
+            order = np.lexsort((time, codes))
+            same = (np.diff(codes[order]) == 0) & (np.diff(time[order]) == 0)
+            if same.any():
+                row = order[np.flatnonzero(same)[0] + 1]
+                raise DataError(
+                    f"data.time_column={self.columns['time']!r}: sequence "
+                    f"{ids[codes[row]]!r} has time {time[row]:g} twice ({_row(int(row))} of "
+                    f"{self.path}); allowed: one row per sequence and time step"
+                )
+        else:
+            order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[order]
+        lengths = np.bincount(codes, minlength=len(ids))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        step = np.arange(len(order)) - starts[sorted_codes]
+        first_rows = order[starts]
+        labels = table[self.columns["label"]].to_numpy()
+        varies = labels[order] != labels[first_rows][sorted_codes]
+        varies &= ~(pd.isna(labels[order]) & pd.isna(labels[first_rows][sorted_codes]))
+        if varies.any():
+            row = int(order[np.flatnonzero(varies)[0]])
+            raise DataError(
+                f"data.label_column={self.columns['label']!r}: sequence {ids[codes[row]]!r} "
+                f"has more than one label ({_row(row)} of {self.path}); allowed: one per sequence"
+            )
+        width = (
+            int(lengths.max()) if self.max_len is None else min(int(lengths.max()), self.max_len)
+        )
+        if self.keep == "end":
+            step = step - np.maximum(lengths[sorted_codes] - width, 0)
+        kept = (step >= 0) & (step < width)
+        x = np.zeros((len(ids), width, features.shape[1] + 1))
+        x[sorted_codes[kept], step[kept], :-1] = features[order[kept]]
+        x[sorted_codes[kept], step[kept], -1] = 1.0
+        return x, labels[first_rows], self._split_of(table, first_rows)
+
+    def _standardised(self, x: np.ndarray, split_of: np.ndarray) -> np.ndarray:
+        """`x` as float32 with every feature (not `present`) standardised by the training split's
+        real steps; padding stays 0."""
+        train = x[split_of == "train"]
+        real = train[..., -1] == 1
+        values = train[real][:, :-1]  # (train steps, features)
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        self.feature_mean, self.feature_std = mean, std
+        present = x[..., -1:] == 1
+        scaled = np.where(present, (x[..., :-1] - mean) / std, 0.0)
+        return np.concatenate([scaled, x[..., -1:]], axis=-1).astype(np.float32)
+
+    def _targets(
+        self, labels: np.ndarray, split_of: np.ndarray
+    ) -> tuple[np.ndarray, tuple[str, ...] | None]:
+        """y (`(n,)` int32 class ids or `(n, 1)` float32) and the class names (None: values)."""
+        column = self.columns["label"]
+        missing = np.flatnonzero(pd.isna(labels))
+        if missing.size:
+            raise DataError(
+                f"data.label_column={column!r}: missing label for sequence {missing[0] + 1} of "
+                f"{self.path}; allowed: a label for every sequence"
+            )
+        series = pd.Series(labels)
+        target = self.target
+        if target is None:
+            target = "value" if pd.api.types.is_float_dtype(series) else "class"
+        if target == "value":
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            if not np.all(np.isfinite(values)):
+                bad = labels[np.flatnonzero(~np.isfinite(values))[0]]
+                raise DataError(
+                    f"data.target=value: label {bad!r} in column {column!r} is not a number; "
+                    "allowed: finite numbers, or data.target=class"
+                )
+            self.classes = None
+            return values.astype(np.float32)[:, None], None
+        classes = np.unique(series[split_of == "train"].to_numpy())
+        unseen = sorted(set(series.to_numpy()) - set(classes), key=str)
+        if unseen:
+            raise DataError(
+                f"data.label_column={column!r}: label {unseen[0]!r} appears only in val/test "
+                f"({len(unseen)} such label(s)); allowed: labels that the train split has"
+            )
+        self.classes = classes
+        return np.searchsorted(classes, series.to_numpy()).astype(np.int32), tuple(
+            str(c) for c in classes
+        )
+
+    def _make_splits(self) -> dict[str, Split]:
+        raise AssertionError("the splits are built in __init__")  # pragma: no cover
+
+    def metrics(self, y_pred: np.ndarray, split: Split) -> dict[str, float]:
+        """`accuracy`, `macro_f1` and `ce` of `(n, classes)` logits, or `mae` and `mse` of
+        `(n, 1)` values."""
+        if self.spec.is_classification:
+            logits = check_predictions(y_pred, (len(split), self.spec.n_outputs))
+            predicted = logits.argmax(axis=-1)
+            return {
+                "accuracy": float((predicted == split.y).mean()),
+                "macro_f1": macro_f1(split.y, predicted),
+                "ce": float(cross_entropy(logits, split.y).mean()),
+            }
+        values = check_predictions(y_pred, (len(split), 1))
+        error = values - split.y
+        return {"mae": float(np.abs(error).mean()), "mse": float(np.square(error).mean())}
+
+    def baselines(self) -> dict[str, float]:
+        """No-memory baselines on the test split: the training split's majority class
+        (`accuracy`, `macro_f1`), or its mean target (`mse`, `mae`)."""
+        train, test = self._splits["train"], self._splits["test"]
+        if self.spec.is_classification:
+            majority = np.bincount(train.y).argmax()
+            predicted = np.full_like(test.y, majority)
+            return {
+                "accuracy": majority_accuracy(train.y, test.y),
+                "macro_f1": macro_f1(test.y, predicted),
+            }
+        error = test.y - train.y.mean()
+        return {"mse": float(np.square(error).mean()), "mae": float(np.abs(error).mean())}
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What a served model needs to turn raw input into `x` (saved with the run)."""
+        if self.spec.input_kind == "tokens":
+            return {
+                "kind": "tokens",
+                "tokens": self.tokens,
+                "lowercase": self.lowercase,
+                "vocab": list(self.vocab),
+                "max_len": self.max_len,
+                "keep": self.keep,
+            }
+        return {
+            "kind": "features",
+            "columns": self.feature_columns,
+            "mean": [float(v) for v in self.feature_mean],
+            "std": [float(v) for v in self.feature_std],
+            "present_channel": True,
+        }
