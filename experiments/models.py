@@ -23,7 +23,8 @@ def build_model(
     Args:
         spec: the task's spec. Token inputs `(batch, time)` int ids go through
             `Embedding(input_dim, embedding_dim, mask_zero=True)`, feature inputs
-            `(batch, time, input_dim)` go in as they are; `time` is left unknown so the model
+            `(batch, time, input_dim)` go in as they are (through `Masking(0.0)` when
+            `spec.padded`: all-zero steps are padding); `time` is left unknown so the model
             serves any length.
         layer: makes one recurrent layer from keyword arguments (`return_sequences`, `name`),
             e.g. `functools.partial(layers.LSTM, units=64)` from `conf/model/*.yaml`.
@@ -47,7 +48,7 @@ def build_model(
         )  # (batch, time, embedding_dim)
     else:
         inputs = keras.Input(shape=(None, spec.input_dim), name="features")
-        x = inputs
+        x = keras.layers.Masking(0.0, name="padding")(inputs) if spec.padded else inputs
     for i in range(num_layers):
         last = i == num_layers - 1
         x = layer(return_sequences=not last or spec.output == "sequence", name=f"rnn_{i}")(x)
