@@ -165,7 +165,10 @@ def run(
         **retention_metrics(model, task.splits()["val"]),  # context_switch only
     }
     model.save(run_dir / outputs.MODEL)
+    preprocessing = task.preprocessing()
+    if preprocessing is not None:
+        outputs.write_json(run_dir / outputs.PREPROCESSING, preprocessing)
     if cfg.export:
-        export_saved_model(model, run_dir / outputs.SAVED_MODEL)
+        export_saved_model(model, run_dir / outputs.SAVED_MODEL, preprocessing=preprocessing)
     logger.log_run_end(model, task, log_dir, hparams, result)
     return result

@@ -15,6 +15,7 @@ MODEL = "model.keras"
 TENSORBOARD = "tb"
 BACKUP = "backup"  # the last completed epoch's checkpoint while a run trains (resume.py)
 SAVED_MODEL = "saved_model"
+PREPROCESSING = "preprocessing.json"  # vocabulary or feature statistics of a run on your own data
 SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback before they start
 PROGRESS = "progress.log"  # one line per finished job, tagged with the sweep that launched it
 RESULTS = "results.csv"
