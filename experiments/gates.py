@@ -124,7 +124,7 @@ def retention_metrics(model, split, size: int = 256) -> dict[str, float]:
         return {}
     split = take(split, np.arange(min(size, len(split))))
     tracer = GateTracer(model)
-    first = tracer.layers[0].name
+    first = tracer.names[0]
     retention = tracer.retention(tracer(split.x))[first]
     if retention is None:
         return {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 from keras.src.backend import get_keras_mask
+from keras.src.models.functional import Functional
+from keras.src.ops.function import make_node_key
 
 from layers.base import Recurrent
 from layers.gru import GRU
@@ -84,53 +86,219 @@ def is_recurrent(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, Recurrent) or type(layer) in _EQUIVALENT
 
 
+def _inner_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The layers a container runs: a model's layers, a wrapper's wrapped layer(s), else []."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        return [layer.forward_layer, layer.backward_layer]
+    if isinstance(layer, keras.layers.TimeDistributed):
+        return [layer.layer]
+    if isinstance(layer, keras.Model):
+        return list(layer.layers)
+    return []
+
+
+def holds_recurrent(layer: keras.layers.Layer) -> bool:
+    """Whether `layer` is recurrent or holds one in `Bidirectional`, `TimeDistributed` or a
+    sub-model, at any depth."""
+    return is_recurrent(layer) or any(holds_recurrent(inner) for inner in _inner_layers(layer))
+
+
+def _recurrent_paths(layer: keras.layers.Layer, path: str) -> list[tuple[str, keras.layers.Layer]]:
+    """`[(path, recurrent layer)]` inside `layer`, in call order; a path joins names with "/"."""
+    if is_recurrent(layer):
+        return [(path, layer)]
+    prefix = f"{path}/" if path else ""
+    return [
+        found
+        for inner in _inner_layers(layer)
+        if holds_recurrent(inner)
+        for found in _recurrent_paths(inner, prefix + inner.name)
+    ]
+
+
+class _Calls:
+    """How a functional model calls its layers that hold a recurrent one, from its inputs.
+
+    One Keras model maps the model's inputs to each such layer's call arguments (`{"x":
+    sequences}` plus `"mask"` and `"initial_state"` where it was called with them), so only
+    the layers before them run. A layer called twice (shared) is traced at its first call.
+    """
+
+    def __init__(self, model: keras.Model):
+        self.layers = [layer for layer in model.layers if holds_recurrent(layer)]
+        calls = []
+        for layer in self.layers:
+            node = next(
+                node
+                for index, node in enumerate(layer._inbound_nodes)
+                if make_node_key(layer, index) in model._nodes
+            )
+            call = {"x": node.arguments.args[0]}
+            for key in ("mask", "initial_state"):
+                if node.arguments.kwargs.get(key) is not None:
+                    call[key] = node.arguments.kwargs[key]
+            calls.append(call)
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        self._model = keras.Model(inputs, calls)
+
+    def __call__(self, inputs, mask=None) -> list[tuple[keras.layers.Layer, dict]]:
+        """`[(layer, call arguments)]` for the model's `inputs` (with their `mask`, if any)."""
+        calls = self._model(inputs) if mask is None else self._model(inputs, mask=mask)
+        calls = [calls] if isinstance(calls, dict) else calls
+        for call in calls:  # a mask the graph did not record travels on the tensor
+            call.setdefault("mask", get_keras_mask(call["x"]))
+        return list(zip(self.layers, calls, strict=True))
+
+
+def _model_kind(model: keras.Model) -> str:
+    """ "functional" or "sequential"; a subclassed model (no graph of layers) is refused."""
+    if isinstance(model, keras.Sequential):
+        return "sequential"
+    if isinstance(model, Functional):
+        return "functional"
+    raise ValueError(
+        f"Model `{model.name}` ({type(model).__name__}) is subclassed: its layers are called "
+        "in Python code that cannot be followed; GateTracer needs a functional or Sequential "
+        "model (sub-models of either kind may be nested)."
+    )
+
+
+def _time_distributed(call: dict) -> dict:
+    """`TimeDistributed`'s inner call: `(batch, outer, ...)` → `(batch * outer, ...)`, rows in
+    order (row `b * outer + j` is step j of example b); a `(batch, outer, time)` mask alike."""
+
+    def merge(value):
+        rest = [tf.shape(value)[i] if d is None else d for i, d in enumerate(value.shape) if i > 1]
+        return tf.reshape(value, [-1, *rest])
+
+    mask = call.get("mask")
+    has_time = mask is not None and len(mask.shape) == len(call["x"].shape) - 1
+    return {"x": merge(call["x"]), "mask": merge(mask) if has_time else None}
+
+
 class GateTracer:
     """Traces every recurrent layer of a model on the same inputs.
 
     Works on models made of our layers and on models made of Keras's built-ins (whose weights
-    are copied into an equivalent of ours at every call, so the trace follows training).
-    Usable eagerly and inside `tf.function`.
+    are copied into an equivalent of ours at every call, so the trace follows training), also
+    where they sit inside `Bidirectional` (both directions), `TimeDistributed` or a nested
+    functional or Sequential model. Usable eagerly and inside `tf.function`.
+
+    Layers are named by their path: `"lstm"` at the top level, `"bidirectional/forward_lstm"`
+    and `"bidirectional/backward_lstm"`, `"time_distributed/lstm"`, `"encoder/lstm"`. A layer
+    inside `TimeDistributed` sees `(batch * outer, time, features)` (row `b * outer + j` is
+    outer step j of example b), and so do its gates. A backward layer's time index t is the
+    step that read `inputs[:, t]`, as with `go_backwards`.
 
     Example:
     >>> tracer = GateTracer(model)
-    >>> gates = tracer(x)            # {layer_name: {gate_name: (batch, time, units)}}
+    >>> gates = tracer(x)            # {layer path: {gate_name: (batch, time, units)}}
     >>> gates["rnn_0"]["forget"].shape
+    >>> gates, masks = tracer(x, return_masks=True)   # masks: {layer path: (batch, time) or None}
     """
 
     def __init__(self, model: keras.Model):
-        self.layers = [layer for layer in model.layers if is_recurrent(layer)]
-        if not self.layers:
+        _model_kind(model)
+        found = _recurrent_paths(model, "")
+        if not found:
             raise ValueError(
                 f"Model `{model.name}` has no recurrent layer to trace; expected gatelab's or "
-                "Keras's SimpleRNN, LSTM or GRU."
+                "Keras's SimpleRNN, LSTM or GRU (also inside Bidirectional, TimeDistributed or "
+                "a nested model)."
             )
-        model_inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-        # A layer called with a mask lists it as its second input: (sequences, mask).
-        self._layer_inputs = keras.Model(model_inputs, [layer.input for layer in self.layers])
-        self._tracers = [to_gatelab(layer) for layer in self.layers]
-        # Layer name → the cell that computes its trace (ours, also for Keras's built-ins).
-        self.cells = {layer.name: t.cell for layer, t in zip(self.layers, self._tracers)}
+        self.model = model
+        self.names = [path for path, _ in found]
+        self.layers = [layer for _, layer in found]
+        self._tracers = {path: to_gatelab(layer) for path, layer in found}
+        # Layer path → the cell that computes its trace (ours, also for Keras's built-ins).
+        self.cells = {path: tracer.cell for path, tracer in self._tracers.items()}
+        self._calls = {}  # model path → `_Calls` of a functional model
+        for path, layer in [("", model), *self._containers(model, "")]:
+            if _model_kind(layer) == "functional":
+                self._calls[path] = _Calls(layer)
+
+    def _containers(self, layer: keras.layers.Layer, path: str) -> list[tuple[str, keras.Model]]:
+        """`[(path, model)]` of the models nested in `layer` that hold a recurrent layer."""
+        found = []
+        for inner in _inner_layers(layer):
+            inner_path = f"{path}/{inner.name}" if path else inner.name
+            if isinstance(inner, keras.Model) and holds_recurrent(inner):
+                _model_kind(inner)
+                found.append((inner_path, inner))
+            found += self._containers(inner, inner_path)
+        return found
 
     def _sync(self) -> None:
-        for layer, tracer in zip(self.layers, self._tracers):
+        for layer, path in zip(self.layers, self.names, strict=True):
+            tracer = self._tracers[path]
             if tracer is not layer:
-                for source, target in zip(layer.weights, tracer.weights):
+                for source, target in zip(layer.weights, tracer.weights, strict=True):
                     target.assign(source)
                 _copy_states(layer, tracer)  # a stateful layer's trace starts where it stands
 
     def retention(self, traces: dict[str, dict]) -> dict[str, tf.Tensor | None]:
-        """`{layer name: (batch, time, units) retention or None}` of a `__call__` result: the
+        """`{layer path: (batch, time, units) retention or None}` of a `__call__` result: the
         fraction of the old state each step keeps (`RecurrentCell.retention`; None: no gate)."""
         return {name: cell.retention(traces[name]) for name, cell in self.cells.items()}
 
-    def __call__(self, inputs) -> dict[str, dict[str, tf.Tensor]]:
-        """`inputs` as the model takes them → `{layer name: {gate: (batch, time, units)}}`."""
+    def __call__(self, inputs, return_masks: bool = False):
+        """`inputs` as the model takes them → `{layer path: {gate: (batch, time, units)}}`.
+
+        With `return_masks`, also `{layer path: (batch, time) bool mask the layer was called
+        with, or None (every step real)}`.
+        """
         self._sync()
-        layer_inputs = self._layer_inputs(inputs)
-        if len(self.layers) == 1:
-            layer_inputs = [layer_inputs]
-        traces = {}
-        for layer, tracer, x in zip(self.layers, self._tracers, layer_inputs):
-            x, mask = (x[0], x[1]) if isinstance(x, (list, tuple)) else (x, get_keras_mask(x))
-            traces[layer.name] = tracer.trace(x, mask=mask)
-        return traces
+        traces, masks = {}, {}
+        self._trace_model(self.model, "", inputs, None, traces, masks)
+        return (traces, masks) if return_masks else traces
+
+    def _trace_model(self, model, path, inputs, mask, traces, masks) -> None:
+        """Trace the recurrent layers of `model` (at `path`) called on `inputs` with `mask`."""
+        prefix = f"{path}/" if path else ""
+        if path in self._calls:
+            for layer, call in self._calls[path](inputs, mask):
+                self._trace_layer(layer, prefix + layer.name, call, traces, masks)
+            return
+        # A Sequential may have no graph (built by a call, without `Input`): run it layer by
+        # layer, up to its last recurrent layer, as `Sequential.call` does.
+        layers = model.layers
+        last = max(i for i, layer in enumerate(layers) if holds_recurrent(layer))
+        x = tf.convert_to_tensor(inputs)
+        for layer in layers[: last + 1]:
+            if holds_recurrent(layer):
+                self._trace_layer(layer, prefix + layer.name, {"x": x, "mask": mask}, traces, masks)
+            if layer is not layers[last]:
+                x = self._run(layer, prefix + layer.name, x, mask)
+                mask = get_keras_mask(x)
+
+    def _run(self, layer: keras.layers.Layer, path: str, x, mask):
+        """`layer(x)` in inference mode, through our copy of a recurrent layer (a stateful
+        Keras layer's state must not move)."""
+        kwargs = {"mask": mask} if layer._call_has_mask_arg and mask is not None else {}
+        if layer._call_has_training_arg:
+            kwargs["training"] = False
+        return self._tracers.get(path, layer)(x, **kwargs)
+
+    def _trace_layer(self, layer, path: str, call: dict, traces, masks) -> None:
+        """Trace `layer` (recurrent, a wrapper or a model) at `path` on its call arguments."""
+        x, mask = call["x"], call.get("mask")
+        if is_recurrent(layer):
+            initial_state = call.get("initial_state")
+            traces[path] = self._tracers[path].trace(x, mask=mask, initial_state=initial_state)
+            masks[path] = mask
+        elif isinstance(layer, keras.layers.Bidirectional):
+            states = call.get("initial_state")
+            half = None if states is None else len(states) // 2
+            for inner, part in (
+                (layer.forward_layer, slice(half)),
+                (layer.backward_layer, slice(half, None)),
+            ):
+                inner_call = {"x": x, "mask": mask}
+                if states is not None:
+                    inner_call["initial_state"] = states[part]
+                self._trace_layer(inner, f"{path}/{inner.name}", inner_call, traces, masks)
+        elif isinstance(layer, keras.layers.TimeDistributed):
+            inner = layer.layer
+            self._trace_layer(inner, f"{path}/{inner.name}", _time_distributed(call), traces, masks)
+        else:
+            self._trace_model(layer, path, x, mask, traces, masks)
