@@ -1,0 +1,119 @@
+"""Example files of your own data, made offline: `python -m data.examples DIR [--long-rows N]
+[--text-mb M]`.
+
+- `docs.txt`: the Python documentation that ships with the standard library
+  (`pydoc_data.topics`), repeated up to `--text-mb` megabytes when asked;
+- `reviews.csv`, `reviews.parquet`, `reviews.jsonl`: short restaurant reviews (`text`) and their
+  verdict (`label`, pos/neg). The verdict is the sentiment of the last clause: after "but" the
+  first clause no longer counts, so the model must keep or drop what it read (the gates' job);
+- `sensors.csv`: long-format numeric sequences, one row per (`id`, `time`), features `temp` and
+  `vibration`, a `split` column, a class label `state` (`fault` when a vibration spike occurs in
+  the first half of the sequence) and a value label `load` (the sequence's mean temperature).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GOOD = ("good", "great", "tasty", "lovely")
+BAD = ("bad", "cold", "bland", "awful")
+THINGS = ("the food", "the service", "the soup", "the staff", "the wine", "the room")
+FILLER = ("really", "quite", "honestly", "today", "as usual")
+
+
+def reviews(n: int, seed: int = 0) -> pd.DataFrame:
+    """`n` reviews: columns `text` (str) and `label` (`"pos"` / `"neg"`)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        first = rng.random() < 0.5
+        clause = (
+            f"{rng.choice(THINGS)} was {rng.choice(FILLER)} {rng.choice(GOOD if first else BAD)}"
+        )
+        if rng.random() < 0.5:
+            second = rng.random() < 0.5
+            word = rng.choice(GOOD if second else BAD)
+            clause += f", but {rng.choice(THINGS)} was {rng.choice(FILLER)} {word}"
+            first = second
+        rows.append({"text": clause.capitalize() + ".", "label": "pos" if first else "neg"})
+    return pd.DataFrame(rows)
+
+
+def sensors(n_rows: int, seed: int = 0, length: tuple[int, int] = (20, 60)) -> pd.DataFrame:
+    """About `n_rows` rows of long-format sequences of `length` steps (uniform in the range)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(length[0], length[1] + 1, size=max(3, n_rows // int(np.mean(length))))
+    ids = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    time = np.arange(len(ids)) - starts[ids]
+    temp = 20 + 5 * rng.standard_normal(len(ids))
+    vibration = rng.random(len(ids))
+    spike_at = rng.integers(0, lengths)  # (sequences,)
+    fault = spike_at < lengths // 2
+    has_spike = rng.random(len(lengths)) < 0.5
+    spiking = has_spike[ids] & (time == spike_at[ids])
+    vibration[spiking] += 5.0
+    state = np.where(has_spike & fault, "fault", "ok")
+    load = pd.Series(temp).groupby(ids).transform("mean").to_numpy()
+    split = np.array(["train", "train", "train", "train", "train", "train", "train", "val", "test"])
+    return pd.DataFrame(
+        {
+            "id": [f"m{i:05d}" for i in ids],
+            "time": time,
+            "temp": temp.round(3),
+            "vibration": vibration.round(4),
+            "state": state[ids],
+            "load": load.round(3),
+            "split": split[np.arange(len(lengths)) % len(split)][ids],
+        }
+    ).sample(frac=1.0, random_state=seed)  # rows in no particular order: `time` orders them
+
+
+def docs_text(megabytes: float | None = None) -> str:
+    """The standard library's documentation topics, repeated to `megabytes` MB if given."""
+    from pydoc_data.topics import topics
+
+    text = "\n".join(topics[key] for key in sorted(topics))
+    if megabytes is None:
+        return text
+    size = int(megabytes * 1_000_000)
+    return (text * (size // len(text) + 1))[:size]
+
+
+def write_examples(
+    folder: Path, n_reviews: int = 2000, long_rows: int = 20_000, text_mb: float | None = None
+) -> dict[str, Path]:
+    """Write every example file into `folder`; returns name → path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {name: folder / name for name in ("docs.txt", "reviews.csv", "reviews.parquet")}
+    paths |= {name: folder / name for name in ("reviews.jsonl", "sensors.csv")}
+    paths["docs.txt"].write_text(docs_text(text_mb), encoding="utf-8")
+    table = reviews(n_reviews)
+    table.to_csv(paths["reviews.csv"], index=False)
+    table.to_parquet(paths["reviews.parquet"], index=False)
+    table.to_json(paths["reviews.jsonl"], orient="records", lines=True, force_ascii=False)
+    sensors(long_rows).to_csv(paths["sensors.csv"], index=False)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--reviews", type=int, default=2000, help="rows of the review tables")
+    parser.add_argument("--long-rows", type=int, default=20_000, help="rows of sensors.csv")
+    parser.add_argument("--text-mb", type=float, help="size of docs.txt (default: one copy)")
+    args = parser.parse_args(argv)
+    for name, path in write_examples(
+        args.folder, args.reviews, args.long_rows, args.text_mb
+    ).items():
+        print(f"{name:<16} {path.stat().st_size:>12,} bytes  {path}", file=sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
