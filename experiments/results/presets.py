@@ -1,0 +1,321 @@
+"""What docs/RESULTS.md says about each preset: task, published numbers, claims and criteria."""
+
+from __future__ import annotations
+
+from experiments.results.claims import (
+    Claim,
+    Preset,
+    beats,
+    below_baseline,
+    gate_low_at_but,
+    gru_matches_lstm,
+    near_anchor,
+    reaches,
+    same_within_noise,
+    stays_near_baseline,
+)
+
+ARJOVSKY = "Arjovsky, Shah & Bengio 2016 (uRNN)"
+HOCHREITER = "Hochreiter & Schmidhuber 1997"
+GREFF = "Greff et al. 2017 (LSTM: A Search Space Odyssey)"
+TUTORIAL = "the tutorial"
+
+CONTEXT_SWITCH = Preset(
+    name="context_switch_seeds",
+    title="The tutorial's claims: context_switch over five seeds",
+    task="“A likes X but B … likes ___” (→ B's food) against “A likes X and … also likes ___” "
+    "(→ A's food), with 10, 30 or 80 filler words, 30% of them other names; half of the "
+    "sentences switch subject. Test accuracy; the no-memory baseline is 0.5.",
+    metric="test_accuracy",
+    axis="seq_len",
+    extra_metrics=(
+        "test_accuracy_switch",
+        "test_accuracy_keep",
+        "retention_at_but",
+        "retention_at_and",
+        "params",
+        "train_seconds",
+    ),
+    note="The same grid had been run over five seeds before (README, `make sweep`), so its "
+    "outcome was known when these criteria were written.",
+    published=(
+        ("a plain RNN loses the context when the sentence switches subject", TUTORIAL),
+        (
+            "the LSTM's forget gate drops the old subject; the GRU's update gate does the same",
+            TUTORIAL,
+        ),
+        ("GRU comparable to LSTM with fewer parameters", "Chung et al. 2014"),
+    ),
+    claims=(
+        Claim(
+            "A plain RNN loses the subject across long filler",
+            TUTORIAL,
+            "at 80 filler words the rnn's mean accuracy is at most 0.1 above the 0.5 baseline",
+            stays_near_baseline("rnn", "test_accuracy", 0.1, False, "longest"),
+        ),
+        Claim(
+            "An LSTM's forget gate is low at “but” and high at “and”",
+            TUTORIAL,
+            "in every lstm run the forget gate's mean at “but” is below its mean at “and” "
+            "(partly: in more than half of the runs)",
+            gate_low_at_but("lstm"),
+        ),
+        Claim(
+            "A GRU's update gate does the same",
+            TUTORIAL,
+            "in every gru run the update gate z (the share of the old state kept) at “but” "
+            "is below z at “and” (partly: in more than half of the runs)",
+            gate_low_at_but("gru"),
+        ),
+        Claim(
+            "The GRU reaches the LSTM's accuracy with fewer parameters and less training time",
+            "Chung et al. 2014; " + TUTORIAL,
+            "at every length the gru's mean accuracy is not below the lstm's by more than two "
+            "standard errors, it has fewer parameters and a lower median training time "
+            "(partly: one of the two costs or the accuracy fails)",
+            gru_matches_lstm,
+        ),
+    ),
+)
+
+KERAS = Preset(
+    name="repro_keras",
+    title="Our layers against Keras's built-ins",
+    task="context_switch at 30 filler words, five seeds: `lstm` and `gru` (layers/) against "
+    "`keras_lstm` and `keras_gru` (keras.layers, same initialisers and training).",
+    metric="test_accuracy",
+    axis="seq_len",
+    extra_metrics=("params", "train_seconds"),
+    published=(("our layers are Keras's equations with the same weights", "docs/REFERENCES.md"),),
+    claims=(
+        Claim(
+            "Our LSTM and GRU give Keras's results within seed noise",
+            "the README's drop-in promise",
+            "for both pairs, mean accuracies within two standard errors of their difference",
+            same_within_noise((("lstm", "keras_lstm"), ("gru", "keras_gru")), "test_accuracy"),
+        ),
+    ),
+)
+
+ADDING = Preset(
+    name="repro_adding",
+    title="Adding problem",
+    task="Two channels: values ~ U[0, 1] and a marker on one position in each half; target: the "
+    "sum of the two marked values. Test MSE; the baseline (always 1) is 1/6 ≈ 0.167.",
+    metric="test_mse",
+    axis="seq_len",
+    extra_metrics=("test_solved_frac",),
+    log_y=True,
+    published=(
+        ("LSTM solves it at long T (|error| < 0.04 criterion)", HOCHREITER + ", Exp. 4"),
+        (
+            "128 units, T ∈ {100, 200, 400, 750}: LSTM beats the baseline up to T = 400 and "
+            "partly at 750; the tanh RNN never does",
+            ARJOVSKY,
+        ),
+        ("T = 600, MSE: LSTM 0.164, GRU 5.3e-5, RNN 0.177", "Bai, Kolter & Koltun 2018 (TCN)"),
+    ),
+    claims=(
+        Claim(
+            "The LSTM solves the adding problem",
+            HOCHREITER + "; " + ARJOVSKY,
+            "mean test MSE < 0.01 at every T (partly: at some T)",
+            reaches("lstm", "test_mse", 0.01, below=True),
+        ),
+        Claim(
+            "The GRU solves it too",
+            "Bai et al. 2018",
+            "mean test MSE < 0.01 at every T (partly: at some T)",
+            reaches("gru", "test_mse", 0.01, below=True),
+        ),
+        Claim(
+            "The tanh RNN stays near the baseline at long T",
+            ARJOVSKY,
+            "at the longest T the rnn's mean MSE is at least half the baseline's",
+            stays_near_baseline("rnn", "test_mse", 0.5, True, "longest"),
+        ),
+    ),
+)
+
+TEMPORAL_ORDER = Preset(
+    name="repro_temporal_order",
+    title="Temporal order",
+    task="Sequences of 100–110 symbols from a–d with two (2bit, 4 classes) or three (3bit, 8 "
+    "classes) keys X/Y at fixed windows; the class is the keys' order. Test accuracy; the "
+    "baseline is the better of chance and the training split's majority class.",
+    metric="test_accuracy",
+    axis="variant",
+    published=(
+        ("LSTM solves 2-bit and 3-bit; a tanh RNN stays at chance", HOCHREITER + ", Exp. 6a/6b"),
+    ),
+    claims=(
+        Claim(
+            "The LSTM solves both variants",
+            HOCHREITER,
+            "mean accuracy > 0.95 on 2bit and 3bit (partly: on one)",
+            reaches("lstm", "test_accuracy", 0.95, below=False),
+        ),
+        Claim(
+            "The tanh RNN stays at chance",
+            HOCHREITER,
+            "mean accuracy at most 0.1 above the baseline on both (partly: on one)",
+            stays_near_baseline("rnn", "test_accuracy", 0.1, False),
+        ),
+    ),
+)
+
+DIGITS = Preset(
+    name="repro_digits",
+    title="Sequential digits",
+    task="scikit-learn's 1,797 8×8 digits read by rows (T = 8), pixel by pixel (T = 64) or in a "
+    "fixed permuted pixel order. Test accuracy; the baseline is chance (0.1); an RBF SVC on "
+    "the flat images is the non-sequential anchor (`baseline_accuracy_svc`).",
+    metric="test_accuracy",
+    axis="variant",
+    extra_metrics=("baseline_accuracy_svc",),
+    published=(
+        (
+            "pixel MNIST: LSTM 98.2%, uRNN 95.1% (no published RNN numbers for these digits)",
+            ARJOVSKY,
+        ),
+        ("gated units beat tanh units on long sequences", "Chung et al. 2014"),
+    ),
+    claims=(
+        Claim(
+            "Read by rows, every cell comes within 0.05 of the SVC",
+            "sanity anchor",
+            "each model's mean accuracy ≥ SVC − 0.05 on rows",
+            near_anchor(("rnn", "lstm", "gru"), "baseline_accuracy_svc", 0.05, ("rows",)),
+        ),
+        Claim(
+            "Pixel by pixel, the gated cells beat the tanh RNN",
+            "Chung et al. 2014",
+            "on pixels and permuted, lstm and gru above rnn by more than two standard "
+            "errors (partly: some of the four)",
+            beats(("lstm", "gru"), "rnn", "test_accuracy", False, ("pixels", "permuted")),
+        ),
+    ),
+)
+
+COPY = Preset(
+    name="repro_copy",
+    title="Copy memory",
+    task="10 symbols from 8, T − 1 blanks, a delimiter, 10 blanks; the target repeats the "
+    "symbols at the end. Test cross-entropy over all T + 20 steps against the memoryless "
+    "10·ln 8 / (T + 20); accuracy on the last 10 steps against 1/8.",
+    metric="test_ce",
+    axis="seq_len",
+    extra_metrics=("test_accuracy_last10",),
+    published=(
+        (
+            "LSTM beats the baseline only at T = 100 of {100, 200, 300, 500}; the tanh "
+            "RNN stays at the baseline",
+            ARJOVSKY,
+        ),
+    ),
+    claims=(
+        Claim(
+            "The tanh RNN stays at the memoryless baseline at the longest T",
+            ARJOVSKY,
+            "rnn's mean cross-entropy ≥ 0.9 × baseline at the longest T",
+            stays_near_baseline("rnn", "test_ce", 0.1, True, "longest"),
+        ),
+        Claim(
+            "The LSTM beats the baseline at the shortest T",
+            ARJOVSKY,
+            "lstm's mean + 2 SE below the baseline at the shortest T",
+            below_baseline(("lstm",), "test_ce", "shortest"),
+        ),
+    ),
+)
+
+TEXT = Preset(
+    name="repro_text",
+    title="Character-level text (Python standard library sources)",
+    task="Next-character prediction on windows of 100 characters of the standard library's own "
+    ".py files. Test bits per character; the baseline is the unigram cross-entropy.",
+    metric="test_bpc",
+    axis="seq_len",
+    extra_metrics=("params", "train_seconds"),
+    published=(
+        (
+            "best LSTM 0.84 nats/char (1.21 bpc) on Linux source, with far larger models and data",
+            "Karpathy, Johnson & Fei-Fei 2015",
+        ),
+        ("LSTM ≈ GRU, both clearly better than a tanh RNN", "Karpathy et al. 2015"),
+    ),
+    claims=(
+        Claim(
+            "LSTM and GRU are clearly better than the tanh RNN",
+            "Karpathy et al. 2015",
+            "each below the rnn's bpc by more than two standard errors",
+            beats(("lstm", "gru"), "rnn", "test_bpc", True),
+        ),
+        Claim(
+            "LSTM ≈ GRU",
+            "Karpathy et al. 2015",
+            "means within 0.1 bits per character or within two standard errors",
+            same_within_noise((("lstm", "gru"),), "test_bpc", tolerance=0.1),
+        ),
+        Claim(
+            "Every cell beats the unigram baseline",
+            "sanity",
+            "each model's mean + 2 SE below the unigram bpc",
+            below_baseline(("rnn", "lstm", "gru"), "test_bpc"),
+        ),
+    ),
+)
+
+GATE_ABLATION = Preset(
+    name="gate_ablation",
+    title="Gate ablations (the cell zoo) on context_switch",
+    task="Every cell of the zoo at 10 and 50 filler words, three seeds (README, “Cell zoo”). "
+    "Test accuracy, and apart on the sentences that switch subject and those that keep it.",
+    metric="test_accuracy",
+    axis="seq_len",
+    extra_metrics=(
+        "test_accuracy_switch",
+        "test_accuracy_keep",
+        "retention_at_but",
+        "retention_at_and",
+    ),
+    note="This sweep ran before these criteria were written (the cell-zoo work), and its "
+    "table was known then; the criteria restate Greff et al.'s and Gers et al.'s claims.",
+    published=(
+        (
+            "removing the forget gate or the output activation hurts most; CIFG and no "
+            "peepholes do not change mean performance",
+            GREFF,
+        ),
+        ("without a forget gate an LSTM fails when the context changes", "Gers et al. 2000"),
+    ),
+    claims=(
+        Claim(
+            "Without a forget gate the LSTM fails on the sentences that switch subject",
+            "Gers et al. 2000; " + GREFF,
+            "at 50 filler words lstm_nfg's switch accuracy is below lstm's by more than two "
+            "standard errors",
+            beats(("lstm",), "lstm_nfg", "test_accuracy_switch", False, "longest"),
+        ),
+        Claim(
+            "Without the output activation the LSTM does worse",
+            GREFF,
+            "at 50 filler words lstm_noaf's accuracy is below lstm's by more than two "
+            "standard errors",
+            beats(("lstm",), "lstm_noaf", "test_accuracy", False, "longest"),
+        ),
+        Claim(
+            "CIFG and peepholes change nothing",
+            GREFF,
+            "at 50 filler words lstm_cifg and lstm_peephole within two standard errors of "
+            "lstm (partly: one of them)",
+            same_within_noise(
+                (("lstm", "lstm_cifg"), ("lstm", "lstm_peephole")),
+                "test_accuracy",
+                values="longest",
+            ),
+        ),
+    ),
+)
+
+PRESETS = (CONTEXT_SWITCH, KERAS, ADDING, TEMPORAL_ORDER, DIGITS, COPY, TEXT, GATE_ABLATION)

@@ -1,0 +1,81 @@
+"""Find each preset's newest sweep and load its runs (pandas only; no TensorFlow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from experiments import outputs
+from experiments.report import load_runs
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One preset's sweep: its folder, one row per run (ok or not), and when it ran."""
+
+    preset: str
+    path: Path
+    runs: pd.DataFrame  # report.load_runs columns plus `variant` (None for tasks without one)
+    first_start: float  # POSIX seconds: the earliest run's finish minus its training time
+    last_finish: float  # POSIX seconds: the newest metrics.json
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The runs whose status is ok."""
+        return self.runs[self.runs["status"] == "ok"]
+
+
+def preset_of(sweep_dir: Path) -> str | None:
+    """The `experiment=` choice recorded in a sweep's `multirun.yaml`, or None."""
+    try:
+        config = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
+        return config["hydra"]["runtime"]["choices"].get("experiment")
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def newest_sweeps(root: Path, presets: list[str]) -> dict[str, Path]:
+    """For each of `presets`, the sweep under `root` whose `multirun.yaml` was written last."""
+    found: dict[str, Path] = {}
+    marks = sorted(root.glob("**/multirun.yaml"), key=lambda p: p.stat().st_mtime)
+    for mark in marks:  # oldest first, so the newest wins
+        preset = preset_of(mark.parent)
+        if preset in presets:
+            found[preset] = mark.parent
+    return found
+
+
+def _variant(run_dir: Path) -> str | None:
+    """The run's `data.variant=` override (digits, temporal_order), from Hydra's record."""
+    try:
+        overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    for item in overrides or []:
+        key, _, value = str(item).partition("=")
+        if key == "data.variant":
+            return value
+    return None
+
+
+def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
+    """Every run of `sweep_dir` with its variant, and the span of time the runs took."""
+    runs = load_runs(sweep_dir)
+    if runs.empty:
+        runs = pd.DataFrame({"run": [], "status": []})
+    runs["variant"] = [_variant(sweep_dir / run) for run in runs["run"]]
+    starts, finishes = [], []
+    for row in runs[runs["status"] == "ok"].itertuples():
+        finish = (sweep_dir / row.run / outputs.METRICS).stat().st_mtime
+        finishes.append(finish)
+        starts.append(finish - float(row.train_seconds))
+    return Sweep(
+        preset=preset,
+        path=sweep_dir,
+        runs=runs,
+        first_start=min(starts, default=0.0),
+        last_finish=max(finishes, default=0.0),
+    )

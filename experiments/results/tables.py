@@ -1,0 +1,136 @@
+"""Per preset: the numbers (mean, std, seeds per model and axis value), verdicts and the plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+from experiments.results.claims import Claim, Preset
+from experiments.results.stats import NOT_RUN, stat
+from experiments.results.sweeps import Sweep
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim judged on a sweep."""
+
+    claim: Claim
+    verdict: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class PresetResult:
+    """What docs/RESULTS.md shows for one preset; `sweep` is None when it never ran."""
+
+    preset: Preset
+    sweep: Sweep | None
+    numbers: pd.DataFrame  # columns: metric, model, axis, mean, std, n (ok runs only)
+    verdicts: list[Verdict]
+    plot: Path | None
+
+
+def with_axis(sweep: Sweep, preset: Preset) -> pd.DataFrame:
+    """The sweep's ok runs with an `axis` column (the preset's table columns)."""
+    ok = sweep.ok.copy()
+    values = ok[preset.axis] if preset.axis in ok else [None] * len(ok)
+    # seq_len turns float when a missing run's row is NaN; 10.0 reads as 10
+    ok["axis"] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
+    return ok
+
+
+def model_order(ok: pd.DataFrame) -> list[str]:
+    """Models by parameter count, then name (the order of every table)."""
+    sizes = ok.groupby("model")["params"].mean().reset_index()
+    return list(sizes.sort_values(["params", "model"], kind="stable")["model"])
+
+
+def numbers(ok: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean, std and seeds of each metric per model and axis value; the baseline of a metric is
+    a row with model `baseline`, one value per dataset (axis value and seed)."""
+    rows = []
+    for metric in metrics:
+        if metric not in ok:
+            continue
+        for (model, axis), group in ok.groupby(["model", "axis"], sort=False):
+            s = stat(group, metric)
+            if s is not None:
+                rows.append({"metric": metric, "model": model, "axis": axis, **vars(s)})
+    return pd.DataFrame(rows, columns=["metric", "model", "axis", "mean", "std", "n"])
+
+
+def baseline_numbers(ok: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """The no-memory baseline of `preset.metric` per axis value (one value per dataset)."""
+    if preset.baseline not in ok:
+        return pd.DataFrame(columns=["axis", "mean", "std", "n"])
+    datasets = ok.drop_duplicates(["axis", "seed"])
+    rows = [
+        {"axis": axis, **vars(stat(group, preset.baseline))}
+        for axis, group in datasets.groupby("axis")
+    ]
+    return pd.DataFrame(rows)
+
+
+def _bars(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
+    """Many models: horizontal bars of the metric at the longest axis value."""
+    value = max(ok["axis"].unique(), key=lambda v: (str(type(v)), v))
+    runs = ok[ok["axis"] == value]
+    stats = runs.groupby("model")[preset.metric].agg(["mean", "std"]).sort_values("mean")
+    ax.barh(stats.index, stats["mean"], xerr=stats["std"].fillna(0), color="tab:blue", capsize=2)
+    base = baseline_numbers(runs, preset)
+    if not base.empty:
+        ax.axvline(base["mean"].iloc[0], color="k", ls="--", label="no-memory baseline")
+        ax.legend(fontsize="x-small", loc="lower right")
+    ax.set(xlabel=f"{preset.metric} at {preset.axis} = {value}", title=preset.title)
+    ax.tick_params(axis="y", labelsize="x-small")
+
+
+def _lines(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
+    """A few models: the metric per axis value, one line per model, the baseline dashed."""
+    values = sorted(ok["axis"].unique(), key=lambda v: (str(type(v)), v))
+    where = {value: i for i, value in enumerate(values)}
+    for model in model_order(ok):
+        stats = ok[ok["model"] == model].groupby("axis")[preset.metric].agg(["mean", "std"])
+        x = [where[v] for v in stats.index]
+        ax.errorbar(
+            x, stats["mean"], yerr=stats["std"].fillna(0), marker="o", label=model, capsize=3
+        )
+    base = baseline_numbers(ok, preset)
+    if not base.empty:
+        ax.plot([where[v] for v in base["axis"]], base["mean"], "k--", label="no-memory baseline")
+    ax.set_xticks(range(len(values)), [str(v) for v in values])
+    ax.set(xlabel=preset.axis, ylabel=preset.metric, title=preset.title)
+    if preset.log_y:
+        ax.set_yscale("log")
+    ax.legend(fontsize="x-small")
+
+
+def plot(ok: pd.DataFrame, preset: Preset, path: Path) -> Path:
+    """`preset.metric` of every model (mean, std bars) beside the baseline, saved as a PNG."""
+    many = ok["model"].nunique() > 8
+    fig, ax = plt.subplots(figsize=(6.4, 5.2 if many else 3.8))
+    (_bars if many else _lines)(ok, preset, ax)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def evaluate(preset: Preset, sweep: Sweep | None, plot_dir: Path) -> PresetResult:
+    """Numbers, verdicts and plot of `preset` from its sweep (all claims `not run` without)."""
+    ok = with_axis(sweep, preset) if sweep is not None else pd.DataFrame()
+    if ok.empty:
+        verdicts = [Verdict(c, NOT_RUN, "no ok run") for c in preset.claims]
+        return PresetResult(preset, sweep, numbers(ok, []), verdicts, None)
+    verdicts = [Verdict(c, *c.judge(ok)) for c in preset.claims]
+    table = numbers(ok, [preset.metric, *preset.extra_metrics])
+    return PresetResult(
+        preset, sweep, table, verdicts, plot(ok, preset, plot_dir / f"{preset.name}.png")
+    )
