@@ -45,9 +45,13 @@ def reviews(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def sensors(n_rows: int, seed: int = 0, length: tuple[int, int] = (20, 60)) -> pd.DataFrame:
-    """About `n_rows` rows of long-format sequences of `length` steps (uniform in the range)."""
+    """`n_rows` rows (at least 3 sequences) of long-format sequences of `length` steps (uniform
+    in the range; the last sequence may be shorter)."""
     rng = np.random.default_rng(seed)
-    lengths = rng.integers(length[0], length[1] + 1, size=max(3, n_rows // int(np.mean(length))))
+    lengths = rng.integers(length[0], length[1] + 1, size=n_rows // length[0] + 3)
+    cut = int(np.searchsorted(np.cumsum(lengths), n_rows)) + 1  # sequences that reach n_rows
+    lengths = lengths[: max(cut, 3)]
+    lengths[-1] -= max(0, int(lengths.sum()) - max(n_rows, 3 * length[1]))  # exactly n_rows
     ids = np.repeat(np.arange(len(lengths)), lengths)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     time = np.arange(len(ids)) - starts[ids]

@@ -129,17 +129,19 @@ def read_table(key: str, path: Path) -> pd.DataFrame:
             table = pd.read_parquet(path)
         else:
             raw = path.read_bytes()
-            text = read_utf8(key, path, raw)
+            read_utf8(key, path, raw)  # checked here: pandas would name a byte of a chunk
             if fmt == "jsonl":
                 try:
-                    table = pd.read_json(io.StringIO(text), lines=True)
+                    table = pd.read_json(io.BytesIO(raw), lines=True, encoding="utf-8")
                 except (ValueError, TypeError):
+                    bad = _bad_json_line(raw.decode("utf-8-sig"))
                     raise DataError(
-                        f"{where}: pandas cannot parse it as JSON Lines ({_bad_json_line(text)}); "
-                        "allowed: one JSON object per line"
+                        f"{where}: pandas cannot parse it as JSON Lines ({bad}); allowed: one "
+                        "JSON object per line"
                     ) from None
             else:
-                table = pd.read_csv(io.StringIO(text), sep="," if fmt == "csv" else "\t")
+                sep = "," if fmt == "csv" else "\t"
+                table = pd.read_csv(io.BytesIO(raw), sep=sep, encoding="utf-8-sig")
     except DataError:
         raise
     except pd.errors.EmptyDataError:

@@ -158,7 +158,7 @@ class TableTask(Task):
         column = self.columns["split"]
         n = len(first_rows)
         if column in table.columns:
-            values = table[column].to_numpy()[first_rows].astype(str)
+            values = table[column].iloc[first_rows].to_numpy().astype(str)
             bad = sorted(set(values) - set(SPLIT_NAMES))
             if bad:
                 raise DataError(
@@ -240,9 +240,8 @@ class TableTask(Task):
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         step = np.arange(len(order)) - starts[sorted_codes]
         first_rows = order[starts]
-        labels = table[self.columns["label"]].to_numpy()
-        varies = labels[order] != labels[first_rows][sorted_codes]
-        varies &= ~(pd.isna(labels[order]) & pd.isna(labels[first_rows][sorted_codes]))
+        label_codes = pd.factorize(table[self.columns["label"]])[0]  # (rows,) int, NaN → -1
+        varies = label_codes[order] != label_codes[first_rows][sorted_codes]
         if varies.any():
             row = int(order[np.flatnonzero(varies)[0]])
             raise DataError(
@@ -258,7 +257,8 @@ class TableTask(Task):
         x = np.zeros((len(ids), width, features.shape[1] + 1))
         x[sorted_codes[kept], step[kept], :-1] = features[order[kept]]
         x[sorted_codes[kept], step[kept], -1] = 1.0
-        return x, labels[first_rows], self._split_of(table, first_rows)
+        labels = table[self.columns["label"]].iloc[first_rows].to_numpy()
+        return x, labels, self._split_of(table, first_rows)
 
     def _standardised(self, x: np.ndarray, split_of: np.ndarray) -> np.ndarray:
         """`x` as float32 with every feature (not `present`) standardised by the training split's
@@ -269,9 +269,11 @@ class TableTask(Task):
         mean, std = values.mean(axis=0), values.std(axis=0)
         std = np.where(std > 0, std, 1.0)
         self.feature_mean, self.feature_std = mean, std
-        present = x[..., -1:] == 1
-        scaled = np.where(present, (x[..., :-1] - mean) / std, 0.0)
-        return np.concatenate([scaled, x[..., -1:]], axis=-1).astype(np.float32)
+        features = x[..., :-1]  # a view: standardised in place
+        features -= mean
+        features /= std
+        features *= x[..., -1:]  # padding back to 0
+        return x.astype(np.float32)
 
     def _targets(
         self, labels: np.ndarray, split_of: np.ndarray

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ PAD, UNK = 0, 1
 VOCAB = ("<pad>", "<unk>", "\n", *(chr(c) for c in range(32, 127)))
 CHAR_ID = {ch: i for i, ch in enumerate(VOCAB) if i > UNK}
 MAX_SEQ_LEN = 10_000
+MAX_CODE_POINT = 0x10FFFF
 
 
 def stdlib_root() -> Path:
@@ -67,6 +69,22 @@ def encode(text: str) -> np.ndarray:
 def decode(ids: np.ndarray) -> str:
     """Inverse of `encode` (`<unk>` and `<pad>` render as their names)."""
     return "".join(VOCAB[i] for i in np.asarray(ids).ravel())
+
+
+def _code_chunks(text: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[np.ndarray]:
+    """The code points of `text[start:stop]`, `(≤ size,)` uint32 at a time (bounded memory)."""
+    for begin in range(start, stop, size):
+        chunk = text[begin : min(begin + size, stop)]
+        yield np.frombuffer(chunk.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _add_counts(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`total + counts` for bincounts of different lengths."""
+    if len(counts) > len(total):
+        total, counts = counts, total
+    total = total.copy()
+    total[: len(counts)] += counts
+    return total
 
 
 class TextTask(Task):
@@ -141,9 +159,7 @@ class TextTask(Task):
             DataError: a file that is not UTF-8, or a block shorter than `seq_len + 1`.
         """
         text = "\n".join(read_utf8("data.path", p) for p in paths).replace("\r\n", "\n")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        del text
-        n = len(codes)
+        n = len(text)
         n_val, n_test = int(n * self.val_frac), int(n * self.test_frac)
         bounds = {"train": (0, n - n_val - n_test), "val": (n - n_val - n_test, n - n_test)}
         bounds["test"] = (n - n_test, n)
@@ -154,15 +170,23 @@ class TextTask(Task):
                     f"fewer than data.seq_len + 1 = {self.seq_len + 1}; allowed: more text, a "
                     "smaller data.seq_len or larger data.val_frac / data.test_frac"
                 )
-        train = codes[: min(bounds["train"][1], self.max_train_chars)]
-        counts = np.bincount(train, minlength=0)
+        bounds["train"] = (0, min(bounds["train"][1], self.max_train_chars))
+        counts = np.zeros(0, dtype=np.int64)
+        for codes in _code_chunks(text, *bounds["train"]):
+            counts = _add_counts(counts, np.bincount(codes))
         present = np.flatnonzero(counts)
         order = present[np.lexsort((present, -counts[present]))]  # most frequent first
         vocab = (PAD_TOKEN, UNK_TOKEN, *(chr(c) for c in order))
-        lookup = np.full(max(int(codes.max()), int(order.max())) + 1, UNK, dtype=np.int32)
-        lookup[order] = np.arange(2, len(order) + 2, dtype=np.int32)
-        ids = {split: lookup[codes[start:stop]] for split, (start, stop) in bounds.items()}
-        ids["train"] = ids["train"][: self.max_train_chars]
+        lookup = np.full(MAX_CODE_POINT + 1, UNK, dtype=np.uint32)
+        lookup[order] = np.arange(2, len(order) + 2)
+        dtype = np.uint8 if len(vocab) <= 256 else np.uint16 if len(vocab) <= 65536 else np.int32
+        ids = {}
+        for split, (start, stop) in bounds.items():
+            ids[split] = np.empty(stop - start, dtype=dtype)
+            done = 0
+            for codes in _code_chunks(text, start, stop):
+                ids[split][done : done + len(codes)] = lookup[codes]
+                done += len(codes)
         return ids, vocab
 
     def preprocessing(self) -> dict:
@@ -177,7 +201,8 @@ class TextTask(Task):
         }
 
     def corpus(self) -> dict[str, np.ndarray]:
-        """Encoded text per split, `(chars,)` int32; training text cut to `max_train_chars`."""
+        """Encoded text per split, `(chars,)` ids (int32; with `path` the smallest unsigned type
+        that holds them); training text cut to `max_train_chars`."""
         if self._ids is None:
             ids = {split: encode(read_corpus(split)) for split in FILES}
             ids["train"] = ids["train"][: self.max_train_chars]
@@ -194,7 +219,7 @@ class TextTask(Task):
     def _windows(self, ids: np.ndarray, rng: np.random.Generator, n: int) -> Split:
         """`n` windows at random offsets of `ids`: x `(n, seq_len)`, y shifted by one."""
         starts = rng.integers(0, len(ids) - self.seq_len, size=n)
-        chunks = ids[starts[:, None] + np.arange(self.seq_len + 1)]  # (n, seq_len + 1)
+        chunks = ids[starts[:, None] + np.arange(self.seq_len + 1)].astype(np.int32)
         return Split(chunks[:, :-1], chunks[:, 1:])
 
     def _make_splits(self) -> dict[str, Split]:
