@@ -1,1 +1,17 @@
-"""Orchestration: train, report, export, bench. Run as `python -m experiments.<name>`."""
+"""Orchestration: train, report, export, bench. Run as `python -m experiments.<name>`.
+
+`from experiments import GateTensorBoard`: the Keras callback that logs the gates of your own
+model to TensorBoard (`experiments.gate_tensorboard`; imported on first use, so that the
+command-line modules do not pay for TensorFlow before they need it).
+"""
+
+
+def __getattr__(name: str):
+    if name == "GateTensorBoard":
+        from experiments.gate_tensorboard import GateTensorBoard
+
+        return GateTensorBoard
+    raise AttributeError(f"module 'experiments' has no attribute {name!r}")
+
+
+__all__ = ["GateTensorBoard"]
