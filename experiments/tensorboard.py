@@ -20,7 +20,6 @@ at one sweep to filter its values exactly.
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import dataclass
@@ -30,19 +29,16 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
-from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import plugin_data_pb2
-from tensorboard.plugins.image import metadata as image_metadata
 
 from data.base import Task
 from data.common import take
-from experiments import gate_plots, gates, probe
+from experiments import gates, probe
 from experiments.explorer import summary as explorer_summary
+from experiments.gate_tensorboard import GateTensorBoard
 from experiments.logger import RunLogger
 from experiments.schema import ConfigError
-from layers import GateTracer
 
 FINAL = "final"  # scalar tags `final/<metric>` hold a run's end-of-run numbers
 EXTRA_METRICS = ("params", "epochs")  # in the HParams table beside the sweep's own metrics
@@ -187,32 +183,6 @@ def trial_id(log_dir: Path) -> str:
     return f"{run_dir.name} @ {run_dir.parent.name}"
 
 
-def histogram(tag: str, values: np.ndarray, buckets: int = 30) -> None:
-    """`tf.summary.histogram` with the buckets counted by numpy: the same event, read the same
-    way by TensorBoard, but milliseconds instead of a `(values, buckets)` one-hot in TensorFlow
-    (half a second for six gates of 256 sequences)."""
-    values = np.asarray(values).ravel()
-    if values.size == 0:
-        counts, edges = np.zeros(0), np.zeros(1)
-    else:
-        low, high = float(values.min()), float(values.max())
-        if low == high:
-            low, high = low - 0.5, high + 0.5
-        counts, edges = np.histogram(values, bins=buckets, range=(low, high))
-    tensor = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)  # (buckets, 3)
-    tf.summary.write(tag, tensor, metadata=histogram_metadata.create_summary_metadata(None, None))
-
-
-def image(tag: str, pixels: np.ndarray) -> None:
-    """`tf.summary.image` of one `(height, width, 3)` uint8 picture, PNG-encoded by Pillow at
-    its fastest compression (the same event; half the encoding time of TensorFlow's default)."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
-    height, width = pixels.shape[:2]
-    tensor = np.array([str(width).encode(), str(height).encode(), buffer.getvalue()], object)
-    tf.summary.write(tag, tensor, metadata=image_metadata.create_summary_metadata(None, None))
-
-
 def _mark_swept(config, swept: set[str]) -> None:
     """Set `differs` on the swept hyperparameters of an `hp.hparams_config_pb` summary.
 
@@ -259,149 +229,79 @@ def _hparam(name: str, values: list) -> hp.HParam:
     return hp.HParam(name, hp.Discrete(values))
 
 
-class GateLogger(keras.callbacks.Callback):
-    """Traces every recurrent layer on validation examples and writes what the gates do.
+class GateLogger(GateTensorBoard):
+    """The suite's `GateTensorBoard`: traces every recurrent layer on validation examples.
 
-    After every `every_n_epochs`-th epoch (if > 0) and at the end of the run (`finish`, with
-    the weights `fit` returned: with early stopping, those of the best epoch), at step = the
-    epoch's index like Keras's epoch scalars, into `log_dir`'s own run:
+    Writes everything `GateTensorBoard` does (`gates/`, `saturation/`, `timescale/`,
+    `heatmaps/` of each layer) into `log_dir`'s own run: the statistics over the first
+    `stats_size` validation examples, the heatmaps of the first `heatmap_examples` probe examples
+    (`experiments.probe.select`: switch and keep sentences alternate), labelled with the task's
+    tokens, positions of interest and target vs prediction. The end-of-run summaries are
+    written by `finish` (with the weights `fit` returned: with early stopping, those of the best
+    epoch), after the test evaluation. It adds:
 
-    - histograms `gates/<layer>/<gate>` (real steps of the stats examples, padding excluded);
-    - scalars `saturation/<layer>/<gate>_left`, `_right` (mean over units of the fraction of
-      steps < 0.1, > 0.9);
-    - images `heatmaps/<layer>/<gate>` (units × time for the first probe examples) and
-      `saturation/<layer>` (Karpathy et al. 2015): at the end, and every
-      `images_every_n_epochs` epochs if that is > 0;
-    - for gated cells, the pseudo-gate `retention` (the fraction of the old state each step
-      keeps, `layers.RecurrentCell.retention`) among the gates above, `timescale/<layer>`
-      (histogram of tau = -1/ln(mean retention) per unit, steps) and scalar
-      `timescale/<layer>/median`;
     - context_switch: scalars `context_switch/<layer>/retention_at_but`, `_at_and`,
       `_at_new_subject`, `_elsewhere` for every gated cell, and the same for the cell's raw
       memory gate under its own name (`forget_at_but` for the LSTM, `update_...` for the GRU);
     - text `probe/examples`: input, target and prediction of the probe examples;
     - the gate explorer tab's own data (`experiments.explorer.summary`): the run's description
       and the first probe examples' gates and outputs.
-
-    Keras's built-in layers are traced through gatelab's with their weights copied
-    (`layers.GateTracer`).
     """
 
     def __init__(self, task: Task, log_dir: Path, settings: GateSettings) -> None:
-        super().__init__()
         val = task.splits()["val"]
         self.spec = task.spec
-        self.log_dir = Path(log_dir)
-        self.settings = settings
         self.examples = probe.select(val, settings.probe_size)
         self.stats = take(val, np.arange(min(settings.stats_size, len(val))))
-        self._inputs = np.concatenate([self.stats.x, self.examples.x])  # traced together: one call
-        self._tracer: GateTracer | None = None
-        self._writer = None
-        self._last_epoch: int | None = None
-        self._logged: dict[int, bool] = {}  # step → whether its pictures were drawn
+        tokens = None
+        if self.spec.input_kind == "tokens":
+            tokens = [probe.token_strings(self.spec, row) for row in self.examples.x]
+        super().__init__(
+            log_dir,
+            self.stats.x,
+            tokens=tokens,
+            every_n_epochs=settings.every_n_epochs,
+            images_every_n_epochs=settings.images_every_n_epochs,
+            heatmap_examples=settings.heatmap_examples,
+            examples=self.examples.x,  # traced together with the statistics' examples
+        )
+        self._y_pred = None
         self.seconds = {"fit": 0.0, "end": 0.0}  # logging time during `fit` and after it
         self._in_fit = False
 
     def on_train_begin(self, logs=None) -> None:
-        self._tracer = GateTracer(self.model)
-        self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        super().on_train_begin(logs)
         self._in_fit = True
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        self._last_epoch = epoch
-        every, images_every = self.settings.every_n_epochs, self.settings.images_every_n_epochs
-        if epoch + 1 >= self.params.get("epochs", math.inf) or self.model.stop_training:
-            return  # the last epoch (early stopping decides before us): `finish` logs it
-        if every and (epoch + 1) % every == 0:
-            self.log(epoch, images=bool(images_every) and (epoch + 1) % images_every == 0)
-
     def on_train_end(self, logs=None) -> None:
-        self._in_fit = False
-
-    def finish(self) -> None:
-        """Write the end-of-run summaries, pictures included, at the last epoch's step.
-
-        `TensorBoardLogger.log_run_end` calls it after the test evaluation: the weights are the
-        ones `fit` returned, and the predictions reuse the evaluation's predict function.
-        """
-        if self._last_epoch is not None and not self._logged.get(self._last_epoch):
-            self.log(self._last_epoch, images=True)
-        self._writer.close()
+        self._in_fit = False  # `TensorBoardLogger.log_run_end` calls `finish`
 
     def log(self, step: int, images: bool) -> None:
-        """Trace the stats and probe examples once and write the gate summaries at `step`:
-        statistics and the text summary always, heatmaps and saturation plots if `images`."""
         tic = time.perf_counter()
-        traced = self._tracer(self._inputs)
-        retention = self._tracer.retention(traced)
-        n = len(self.stats)
-        stats_mask = probe.full_mask(self.stats.x)
-        y_pred = np.asarray(self.model.predict_on_batch(self.examples.x))
-        with self._writer.as_default(step=step):
-            for layer, layer_gates in traced.items():
-                values = {gate: v.numpy() for gate, v in layer_gates.items()}
-                if retention[layer] is not None:
-                    values[gates.RETENTION] = np.asarray(retention[layer])
-                fractions = self._log_statistics(
-                    layer, {g: v[:n] for g, v in values.items()}, stats_mask
-                )
-                if images:
-                    self._log_heatmaps(layer, {g: v[n:] for g, v in values.items()}, y_pred)
-                if images and fractions:
-                    title = f"{layer}: each unit's saturation over {n} validation sequences"
-                    image(f"saturation/{layer}", gate_plots.saturation_plot(title, fractions))
-            text = probe.examples_table(self.spec, self.examples, y_pred)
-            tf.summary.text("probe/examples", text)
-            explorer_summary.write_probe(self._tracer, self.spec, self.examples, traced, n, y_pred)
-        self._writer.flush()
-        self._logged[step] = images
+        self._y_pred = np.asarray(self.model.predict_on_batch(self.examples.x))
+        super().log(step, images)
         self.seconds["fit" if self._in_fit else "end"] += time.perf_counter() - tic
 
-    def _log_statistics(
-        self, layer: str, values: dict[str, np.ndarray], mask: np.ndarray
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Histograms and scalars of one layer; returns the saturation fractions per gate."""
-        for gate, v in values.items():
-            histogram(f"gates/{layer}/{gate}", gates.real_steps(v, mask))
-        fractions = {g: gates.saturation(v, mask) for g, v in values.items()}
-        fractions = {g: f for g, f in fractions.items() if g in gates.SIGMOID_GATES}
-        for gate, (left, right) in fractions.items():
-            tf.summary.scalar(f"saturation/{layer}/{gate}_left", float(left.mean()))
-            tf.summary.scalar(f"saturation/{layer}/{gate}_right", float(right.mean()))
-        if gates.RETENTION in values:
-            tau = gates.timescales(values[gates.RETENTION], mask)
-            histogram(f"timescale/{layer}", tau)
-            tf.summary.scalar(f"timescale/{layer}/median", float(np.median(tau)))
-            if set(gates.CONTEXT_SWITCH_POSITIONS) <= set(self.stats.positions):
-                # `retention_...` for every gated cell; also the raw memory gate by its name.
-                memory = self._tracer.cells[layer].retention_gate
-                for name in dict.fromkeys(g for g in (gates.RETENTION, memory) if g in values):
-                    means = gates.context_switch_means(values[name], mask, self.stats.positions)
-                    for where, mean in means.items():
-                        tf.summary.scalar(f"context_switch/{layer}/{name}_{where}", mean)
-        return fractions
+    def _log_layer(self, layer: str, values: dict[str, np.ndarray], mask: np.ndarray) -> None:
+        if gates.RETENTION in values and set(gates.CONTEXT_SWITCH_POSITIONS) <= set(
+            self.stats.positions
+        ):
+            # `retention_...` for every gated cell; also the raw memory gate by its name.
+            memory = self._tracer.cells[layer].retention_gate
+            for name in dict.fromkeys(g for g in (gates.RETENTION, memory) if g in values):
+                means = gates.context_switch_means(values[name], mask, self.stats.positions)
+                for where, mean in means.items():
+                    tf.summary.scalar(f"context_switch/{layer}/{name}_{where}", mean)
 
-    def _log_heatmaps(self, layer: str, values: dict[str, np.ndarray], y_pred: np.ndarray) -> None:
-        """`heatmaps/<layer>/<gate>`: the first `heatmap_examples` probe sequences."""
-        mask = probe.full_mask(self.examples.x)
-        shown = range(min(self.settings.heatmap_examples, len(self.examples)))
-        for gate, v in values.items():
-            sequences = []
-            for i in shown:
-                length = probe.real_length(mask[i])
-                tokens = None
-                if self.spec.input_kind == "tokens":
-                    tokens = probe.token_strings(self.spec, self.examples.x[i, :length])
-                sequences.append(
-                    gate_plots.TracedSequence(
-                        values=v[i, :length].T,
-                        caption=probe.caption(self.spec, self.examples, y_pred, i),
-                        tokens=tokens,
-                        marks=probe.marked_steps(self.examples.positions, i),
-                    )
-                )
-            cell = self._tracer.cells[layer]
-            meaning = gates.gate_meaning(gate, cell.retention_gate, cell.retention_keeps_at)
-            title = f"{layer} · {gate} ({meaning}) · units × time"
-            image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences))
+    def _log_extra(self, traced) -> None:
+        tf.summary.text(
+            "probe/examples", probe.examples_table(self.spec, self.examples, self._y_pred)
+        )
+        n, y_pred = len(self.stats), self._y_pred
+        explorer_summary.write_probe(self._tracer, self.spec, self.examples, traced, n, y_pred)
+
+    def _caption(self, i: int) -> str:
+        return probe.caption(self.spec, self.examples, self._y_pred, i)
+
+    def _marks(self, i: int) -> dict[str, list[int]]:
+        return probe.marked_steps(self.examples.positions, i)

@@ -24,9 +24,10 @@ import layers
 from data.adding import AddingTask
 from data.context_switch import ContextSwitchTask
 from experiments import gate_plots, gates, probe
+from experiments.gate_tensorboard import histogram
 from experiments.models import build_model
 from experiments.schema import ConfigError
-from experiments.tensorboard import TensorBoardLogger, histogram, trial_id
+from experiments.tensorboard import TensorBoardLogger, trial_id
 from tests.conftest import TINY, run_cli
 
 LSTM_GATES = ("input", "forget", "candidate", "output", "cell", "hidden")
