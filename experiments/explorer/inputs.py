@@ -81,9 +81,11 @@ def parse_values(task: dict[str, Any], raw: str) -> np.ndarray:
         values = np.asarray(json.loads(raw), dtype=np.float64)
     except (ValueError, TypeError) as exc:
         raise InputError(f"`values` is not {expected}: {exc}") from None
+    if values.size == 0:
+        _check_length(0, "step")
     if values.ndim == 1 and features == 1:
         values = values[:, None]
-    if values.ndim != 2 or (values.size and values.shape[1] != features):
+    if values.ndim != 2 or values.shape[1] != features:
         raise InputError(f"`values` has shape {values.shape}; expected {expected}")
     _check_length(len(values), "step")
     if not np.isfinite(values).all():
@@ -106,12 +108,12 @@ def prediction(task: dict[str, Any], outputs: np.ndarray) -> dict[str, Any]:
     """The page's prediction from one example's outputs, `(n_outputs,)` or `(time, n_outputs)`.
 
     Classification: `top`, the `TOP_CLASSES` most probable classes (`label`, `probability`) at
-    the last step (softmax of the logits); regression: `value`. Per-step tasks add `steps`, the
-    most probable label (or the value) at every step.
+    the last step (softmax of the logits); regression: `value`. Per-step tasks (`at`: "last step")
+    add `steps`, the most probable label (or the value) at every step.
     """
     outputs = np.asarray(outputs, dtype=np.float64)
     last = outputs[-1] if task["output"] == "sequence" else outputs
-    result: dict[str, Any] = {"at": "last step" if task["output"] == "sequence" else "sequence"}
+    result: dict[str, Any] = {"at": "last step" if task["output"] == "sequence" else None}
     if task["n_outputs"] > 1:
         probabilities = _softmax(last)
         order = np.argsort(-probabilities, kind="stable")[:TOP_CLASSES]

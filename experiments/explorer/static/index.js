@@ -1,4 +1,433 @@
-// The gate explorer's page: filled in by the next commit.
-export function render() {
-  document.body.textContent = "Gate explorer";
+// The gate explorer's page. TensorBoard's iframe imports this module and calls render().
+// Everything read from the server or typed is put on the page as text (textContent, new Option),
+// never as HTML; every URL is relative (the iframe's <base> points at this plugin's routes).
+
+const state = {
+  runs: [], run: null, layer: null, gate: null, trace: null, units: [], switchStep: null,
+  probe: null, probeKey: null, timer: null, serial: 0,
+};
+const $ = {};
+
+function el(tag, attrs = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function getJson(route, params) {
+  const response = await fetch(`./${route}?${new URLSearchParams(params)}`);
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || `${route}: HTTP ${response.status}`);
+  return body;
+}
+
+function fmt(value) {
+  return Number(value).toFixed(3);
+}
+
+// ---------------------------------------------------------------- colours
+
+// Gates in [0, 1] on white → blue; signed or unbounded values on red ← white → blue.
+function scaleFor(matrices) {
+  let low = Infinity, high = -Infinity;
+  for (const m of matrices) for (const row of m) for (const v of row) {
+    low = Math.min(low, v); high = Math.max(high, v);
+  }
+  if (low >= 0 && high <= 1) return { low: 0, high: 1, signed: false };
+  const bound = Math.max(Math.abs(low), Math.abs(high), 1e-9);
+  return { low: -bound, high: bound, signed: true };
+}
+
+function colour(value, scale) {
+  const t = Math.min(1, Math.max(0, (value - scale.low) / (scale.high - scale.low)));
+  const mix = (a, b, s) => Math.round(a + (b - a) * s);
+  if (!scale.signed) return `rgb(${mix(255, 20, t)},${mix(255, 80, t)},${mix(255, 200, t)})`;
+  if (t < 0.5) { const s = (0.5 - t) * 2; return `rgb(${mix(255, 200, s)},${mix(255, 40, s)},${mix(255, 40, s)})`; }
+  const s = (t - 0.5) * 2;
+  return `rgb(${mix(255, 20, s)},${mix(255, 80, s)},${mix(255, 200, s)})`;
+}
+
+// ---------------------------------------------------------------- drawing
+
+// The chosen units' mean gate value at every step of a (time, units) matrix.
+function unitMean(matrix, units) {
+  const chosen = units.length ? units : matrix[0] ? matrix[0].map((_, u) => u) : [];
+  return matrix.map((row) => chosen.reduce((sum, u) => sum + row[u], 0) / Math.max(1, chosen.length));
+}
+
+function drawStrip(container, tokens, matrix, units, options = {}) {
+  container.replaceChildren();
+  const values = unitMean(matrix, units);
+  const scale = scaleFor([values.map((v) => [v])]);
+  tokens.forEach((token, t) => {
+    const value = values[t];
+    const cell = el("span", { class: "token", "data-step": String(t), "data-value": String(value) }, [
+      el("span", { class: "word", text: token }),
+      el("span", { class: "value", text: fmt(value) }),
+    ]);
+    cell.title = `t=${t} “${token}”: ${value}`;
+    cell.style.background = colour(value, scale);
+    if (t === options.mark) cell.classList.add("marked");
+    if (options.onPick) cell.addEventListener("click", () => options.onPick(t));
+    container.append(cell);
+  });
+}
+
+function drawHeatmap(canvas, readout, tokens, matrix, units) {
+  const time = matrix.length, n = time ? matrix[0].length : 0;
+  const rows = units.length ? units : [...Array(n).keys()];
+  const cell = Math.max(3, Math.min(24, Math.floor(900 / Math.max(1, time))));
+  const height = Math.max(3, Math.min(14, Math.floor(480 / Math.max(1, rows.length))));
+  canvas.width = time * cell; canvas.height = rows.length * height;
+  const context = canvas.getContext("2d");
+  const scale = scaleFor([matrix]);
+  rows.forEach((u, r) => matrix.forEach((row, t) => {
+    context.fillStyle = colour(row[u], scale);
+    context.fillRect(t * cell, r * height, cell, height);
+  }));
+  canvas.onmousemove = (event) => {
+    const box = canvas.getBoundingClientRect();
+    const t = Math.floor(((event.clientX - box.left) / box.width) * time);
+    const r = Math.floor(((event.clientY - box.top) / box.height) * rows.length);
+    if (t < 0 || t >= time || r < 0 || r >= rows.length) return;
+    readout.textContent = `unit ${rows[r]}, t=${t} “${tokens[t]}”: ${matrix[t][rows[r]]}`;
+  };
+  readout.textContent = `${rows.length} units × ${time} steps; hover for a value`;
+}
+
+// Curves over time: one per series, each {name, values}, on a shared vertical axis.
+function drawCurves(canvas, series) {
+  const width = 900, height = 180, pad = 24;
+  canvas.width = width; canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, width, height);
+  const all = series.flatMap((s) => s.values);
+  if (!all.length) return;
+  const low = Math.min(...all), high = Math.max(...all), span = high - low || 1;
+  const steps = Math.max(...series.map((s) => s.values.length));
+  const palette = ["#1f6fd1", "#d1491f", "#2a9d3a", "#8a3ac2", "#c29a1f", "#444"];
+  series.forEach((s, k) => {
+    context.strokeStyle = palette[k % palette.length];
+    context.beginPath();
+    s.values.forEach((v, t) => {
+      const x = pad + (t / Math.max(1, steps - 1)) * (width - 2 * pad);
+      const y = height - pad - ((v - low) / span) * (height - 2 * pad);
+      if (t) context.lineTo(x, y); else context.moveTo(x, y);
+    });
+    context.stroke();
+    context.fillStyle = context.strokeStyle;
+    context.fillText(s.name, pad + 4, 12 + 12 * k);
+  });
+  context.fillStyle = "#444";
+  context.fillText(fmt(high), 0, pad - 6);
+  context.fillText(fmt(low), 0, height - 4);
+}
+
+function showPrediction(container, prediction, target) {
+  container.replaceChildren();
+  if (!prediction) return;
+  if (prediction.top) {
+    container.append(el("span", { class: "label", text: prediction.at ? `prediction (${prediction.at}): ` : "prediction: " }));
+    prediction.top.forEach((c, i) => container.append(el("span", {
+      class: i ? "class" : "class best", "data-label": c.label, text: `${c.label} ${fmt(c.probability)}`,
+    })));
+  } else {
+    container.append(el("span", { class: "label", text: "prediction: " }),
+      el("span", { class: "class best", "data-value": String(prediction.value), text: fmt(prediction.value) }));
+  }
+  if (target != null) container.append(el("span", { class: "label", text: ` · target ${target}` }));
+}
+
+// ---------------------------------------------------------------- units
+
+function parseUnits(text, count) {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean).map(Number))]
+    .filter((u) => Number.isInteger(u) && u >= 0 && u < count);
+}
+
+function setUnits(units) {
+  state.units = units;
+  $.units.value = units.join(", ");
+  redraw();
+}
+
+// Units whose value at the switch step is furthest from their mean over the other steps.
+function unitsAtSwitch(matrix, step, k = 5) {
+  const score = matrix[0].map((_, u) => {
+    const others = matrix.filter((_, t) => t !== step).map((row) => row[u]);
+    const mean = others.reduce((a, b) => a + b, 0) / Math.max(1, others.length);
+    return [Math.abs(matrix[step][u] - mean), u];
+  });
+  return score.sort((a, b) => b[0] - a[0]).slice(0, k).map(([, u]) => u);
+}
+
+function unitsByVariance(matrix, k = 5) {
+  const score = matrix[0].map((_, u) => {
+    const column = matrix.map((row) => row[u]);
+    const mean = column.reduce((a, b) => a + b, 0) / column.length;
+    return [column.reduce((a, v) => a + (v - mean) ** 2, 0) / column.length, u];
+  });
+  return score.sort((a, b) => b[0] - a[0]).slice(0, k).map(([, u]) => u);
+}
+
+// ---------------------------------------------------------------- the page
+
+function build() {
+  const select = (id) => ($[id] = el("select", { id }));
+  const button = (id, text) => ($[id] = el("button", { id, type: "button", text }));
+  document.body.replaceChildren(
+    el("header", {}, [
+      el("label", { text: "Run " }, [select("run")]),
+      el("label", { text: "Layer " }, [select("layer")]),
+      el("label", { text: "Gate " }, [select("gate")]),
+      button("reload", "Reload runs"),
+      ($.runInfo = el("span", { id: "run-info", class: "info" })),
+    ]),
+    el("section", { id: "ask" }, [
+      el("h2", { text: "Ask the model" }),
+      ($.hint = el("p", { id: "hint", class: "info" })),
+      ($.input = el("textarea", { id: "input", rows: "3", spellcheck: "false" })),
+      el("div", {}, [button("trace", "Trace"), ($.status = el("span", { id: "status", class: "info" }))]),
+      ($.error = el("div", { id: "error", class: "error", role: "alert" })),
+      ($.prediction = el("div", { id: "prediction", class: "prediction" })),
+      el("div", { class: "controls" }, [
+        el("label", { text: "Units " }, [($.units = el("input", { id: "units", placeholder: "all (e.g. 3, 17)" }))]),
+        button("switchUnits", "Most different at the switch word"),
+        button("varianceUnits", "Highest variance"),
+        button("allUnits", "All units"),
+        ($.switchInfo = el("span", { id: "switch-info", class: "info" })),
+      ]),
+      ($.strip = el("div", { id: "strip", class: "strip" })),
+      ($.heatmap = el("canvas", { id: "heatmap" })),
+      ($.readout = el("div", { id: "readout", class: "info" })),
+      ($.curves = el("div", { id: "curves" }, [
+        el("div", { class: "info", text: "input features over time" }),
+        ($.inputCurve = el("canvas", { id: "input-curve" })),
+        el("div", { class: "info", text: "the chosen units of the gate over time" }),
+        ($.gateCurve = el("canvas", { id: "gate-curve" })),
+      ])),
+    ]),
+    el("section", { id: "training" }, [
+      el("h2", { text: "Over training (the logged probe)" }),
+      el("div", { class: "controls" }, [
+        el("label", { text: "Example " }, [select("example")]),
+        el("label", { text: "Epoch " }, [($.epoch = el("input", { id: "epoch", type: "range", min: "0", max: "0", value: "0" }))]),
+        ($.epochLabel = el("span", { id: "epoch-label", class: "info" })),
+      ]),
+      ($.probeInfo = el("div", { id: "probe-info", class: "info" })),
+      ($.probePrediction = el("div", { id: "probe-prediction", class: "prediction" })),
+      ($.probeStrip = el("div", { id: "probe-strip", class: "strip" })),
+      ($.probeHeatmap = el("canvas", { id: "probe-heatmap" })),
+      ($.probeReadout = el("div", { id: "probe-readout", class: "info" })),
+    ]),
+  );
+  $.run.addEventListener("change", () => selectRun($.run.value));
+  $.layer.addEventListener("change", () => { fillGates(); changedGate(); });
+  $.gate.addEventListener("change", changedGate);
+  $.reload.addEventListener("click", loadRuns);
+  $.trace.addEventListener("click", trace);
+  $.input.addEventListener("input", () => {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(trace, 400);
+  });
+  $.units.addEventListener("change", () => setUnits(parseUnits($.units.value, unitCount())));
+  $.switchUnits.addEventListener("click", () => {
+    const matrix = currentMatrix();
+    if (matrix && state.switchStep != null) setUnits(unitsAtSwitch(matrix, state.switchStep));
+  });
+  $.varianceUnits.addEventListener("click", () => {
+    const matrix = currentMatrix();
+    if (matrix) setUnits(unitsByVariance(matrix));
+  });
+  $.allUnits.addEventListener("click", () => setUnits([]));
+  $.example.addEventListener("change", redrawProbe);
+  $.epoch.addEventListener("input", redrawProbe);
+}
+
+function currentMatrix() {
+  const gates = state.trace && state.trace.gates[state.layer];
+  return gates ? gates[state.gate] : null;
+}
+
+function unitCount() {
+  const matrix = currentMatrix();
+  return matrix && matrix.length ? matrix[0].length : Infinity;
+}
+
+async function loadRuns() {
+  $.error.textContent = "";
+  try {
+    const body = await getJson("runs", {});
+    state.runs = body.runs;
+    state.maxSteps = body.max_steps;
+  } catch (error) {
+    $.error.textContent = String(error.message);
+    return;
+  }
+  if (!state.runs.length) {
+    $.error.textContent = "No run has logged the gate explorer's data: train with logger=tensorboard " +
+      "(logger.gate_every_n_epochs not null).";
+    return;
+  }
+  const previous = state.run && state.run.run;
+  $.run.replaceChildren(...state.runs.map((r) => new Option(
+    `${r.run} (${r.model}, ${r.data}, seq_len ${r.seq_len}${r.traceable ? "" : ", no SavedModel"})`, r.run)));
+  const keep = state.runs.find((r) => r.run === previous);
+  selectRun((keep || state.runs.find((r) => r.traceable) || state.runs[0]).run);
+}
+
+function selectRun(name) {
+  const run = state.runs.find((r) => r.run === name);
+  state.run = run;
+  $.run.value = name;
+  $.layer.replaceChildren(...Object.keys(run.layers).map((l) => new Option(`${l} (${run.layers[l].cell})`, l)));
+  fillGates();
+  const task = run.task;
+  const example = run.examples[0];
+  $.runInfo.textContent = `task ${task.name}, ${task.input_kind}, output ${task.output}`;
+  if (task.input_kind === "tokens") {
+    $.hint.textContent = (task.characters ? "Characters" : "Words separated by spaces") +
+      ` from the run's vocabulary, at most ${state.maxSteps}; prefilled with a validation example.`;
+    $.input.value = example ? example.text : "";
+  } else {
+    $.hint.textContent = `A JSON array (time, ${task.input_dim}) of numbers, at most ${state.maxSteps} steps; ` +
+      "prefilled with a validation example.";
+    $.input.value = example ? "[\n" + example.values.map((row) => JSON.stringify(row)).join(",\n") + "\n]" : "";
+  }
+  $.curves.hidden = task.input_kind !== "features";
+  $.example.replaceChildren(...run.examples.map((e, i) => new Option(
+    `probe ${i}${e.target != null ? ` (target ${e.target})` : ""}`, String(i))));
+  state.units = [];
+  $.units.value = "";
+  state.trace = null;
+  state.switchStep = null;
+  trace();
+  loadProbe();
+}
+
+function fillGates() {
+  state.layer = $.layer.value;
+  const layer = state.run.layers[state.layer];
+  $.gate.replaceChildren(...layer.gates.map((g) => new Option(g, g)));
+  $.gate.value = layer.gates.includes(layer.memory_gate) ? layer.memory_gate : layer.gates[0];
+  state.gate = $.gate.value;
+}
+
+function changedGate() {
+  state.layer = $.layer.value;
+  state.gate = $.gate.value;
+  redraw();
+  loadProbe();
+}
+
+async function trace() {
+  const run = state.run;
+  if (!run) return;
+  const serial = ++state.serial;
+  $.error.textContent = "";
+  if (!run.traceable) {
+    $.error.textContent = `Run ${run.run} has no exported SavedModel: only its logged probe (below) can be shown.`;
+    return;
+  }
+  const key = run.task.input_kind === "tokens" ? "text" : "values";
+  $.status.textContent = "tracing…";
+  try {
+    const body = await getJson("trace", { run: run.run, [key]: $.input.value });
+    if (serial !== state.serial) return;  // a later request superseded this one
+    state.trace = body;
+    $.status.textContent = `${body.tokens.length} steps traced in ${(body.seconds * 1000).toFixed(0)} ms`;
+    const words = body.tokens;
+    const but = words.indexOf("but");
+    const mark = run.examples[0] && run.examples[0].marks.switch;
+    state.switchStep = but >= 0 ? but : mark && mark[0] < words.length ? mark[0] : 0;
+    redraw();
+  } catch (error) {
+    if (serial !== state.serial) return;
+    $.status.textContent = "";
+    $.error.textContent = String(error.message);
+  }
+}
+
+function redraw() {
+  const matrix = currentMatrix();
+  if (matrix) {
+    const tokens = state.trace.tokens;
+    state.units = state.units.filter((u) => u < unitCount());
+    drawStrip($.strip, tokens, matrix, state.units, {
+      mark: state.switchStep,
+      onPick: (t) => { state.switchStep = t; redraw(); },
+    });
+    drawHeatmap($.heatmap, $.readout, tokens, matrix, state.units);
+    showPrediction($.prediction, state.trace.prediction);
+    const who = state.units.length ? `units ${state.units.join(", ")}` : "mean of all units";
+    $.switchInfo.textContent = `switch word: “${tokens[state.switchStep]}” (t=${state.switchStep}; click a word to change it) · strip: ${who}`;
+    if (state.trace.input) {
+      const features = state.trace.input[0].length;
+      drawCurves($.inputCurve, [...Array(features).keys()].map((f) => ({
+        name: `feature ${f}`, values: state.trace.input.map((row) => row[f]),
+      })));
+      const units = state.units.length ? state.units.slice(0, 6) : null;
+      drawCurves($.gateCurve, units ? units.map((u) => ({ name: `${state.gate} unit ${u}`, values: matrix.map((row) => row[u]) }))
+        : [{ name: `${state.gate}, mean of all units`, values: unitMean(matrix, []) }]);
+    }
+  }
+  redrawProbe();
+}
+
+async function loadProbe() {
+  const run = state.run;
+  const key = `${run.run}|${state.layer}|${state.gate}`;
+  if (state.probeKey === key) return;
+  state.probeKey = key;
+  state.probe = null;
+  try {
+    const body = await getJson("probe", { run: run.run, layer: state.layer, gate: state.gate });
+    if (state.probeKey !== key) return;
+    state.probe = body;
+    $.epoch.max = String(Math.max(0, body.steps.length - 1));
+    $.epoch.value = $.epoch.max;
+  } catch (error) {
+    $.probeInfo.textContent = String(error.message);
+  }
+  redrawProbe();
+}
+
+function redrawProbe() {
+  const probe = state.probe;
+  if (!probe || !probe.steps.length) {
+    for (const node of [$.probeStrip, $.probePrediction]) node.replaceChildren();
+    $.epochLabel.textContent = "";
+    return;
+  }
+  const index = Number($.epoch.value), ex = Number($.example.value || 0);
+  const example = state.run.examples[ex];
+  const matrix = probe.values[index][ex];
+  const tokens = example.tokens || matrix.map((_, t) => String(t));
+  const step = probe.steps[index];
+  $.epochLabel.textContent = `step ${step} (epoch ${step + 1}), ${index + 1} of ${probe.steps.length} logged`;
+  const mark = example.marks.switch ? example.marks.switch[0] : null;
+  const units = state.units.filter((u) => matrix.length && u < matrix[0].length);
+  drawStrip($.probeStrip, tokens, matrix, units, { mark });
+  drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units);
+  const predictions = probe.predictions[index];
+  showPrediction($.probePrediction, predictions && predictions[ex], example.target);
+  if (mark != null) {
+    const values = unitMean(matrix, units);
+    const rest = values.filter((_, t) => t !== mark);
+    $.probeInfo.textContent = `${state.gate} at “${tokens[mark]}” (t=${mark}): ${fmt(values[mark])}; ` +
+      `mean elsewhere ${fmt(rest.reduce((a, b) => a + b, 0) / Math.max(1, rest.length))}`;
+  } else {
+    $.probeInfo.textContent = "";
+  }
+}
+
+export async function render() {
+  document.head.append(el("link", { rel: "stylesheet", href: "./style.css" }));
+  build();
+  await loadRuns();
 }

@@ -1,0 +1,262 @@
+"""The gate explorer TensorBoard plugin (`experiments/explorer/`): its routes on real tiny trained
+runs (a werkzeug test client), and its tab in a real TensorBoard driven by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from tensorboard import default
+from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+from tensorboard.plugins import base_plugin
+from werkzeug import test as werkzeug_test
+from werkzeug import wrappers
+
+from data.base import Split
+from data.context_switch import ID, ContextSwitchTask
+from data.text import TextTask
+from data.text import encode as text_encode
+from experiments import probe
+from experiments.explorer import inputs, summary
+from experiments.explorer.models import ModelCache
+from experiments.explorer.plugin import STATIC, GateExplorerPlugin
+from experiments.schema import register_schemas
+from experiments.train import train
+from layers import GateTracer
+from tests.conftest import CONF, TINY
+
+SENTENCE = "alice likes pizza but bob likes ___"  # the tutorial's sentence, in the task's words
+LSTM_RUN, ADDING_RUN = "lstm/tb", "adding/tb"
+BASE = [o for o in TINY if not o.startswith("logger=")] + [
+    "logger=tensorboard",
+    "logger.gate_every_n_epochs=1",
+]
+RUNS = {
+    "lstm": ["model=lstm"],
+    # A feature task, with Keras's built-in GRU (two layers): traced through the SavedModel.
+    "adding": ["data=adding", "data.seq_len=12", "model=keras_gru", "model.num_layers=2"],
+}
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory) -> Path:
+    """A logdir with two tiny runs trained by `experiments.train.train` (2 epochs each)."""
+    root = tmp_path_factory.mktemp("explorer")
+    register_schemas()
+    for name, overrides in RUNS.items():
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose("train", overrides=[*BASE, *overrides, f"output_dir={root / name}"])
+        assert train(cfg)["status"] == "ok"
+    return root
+
+
+def make_client(logdir: Path, plugin_kwargs: dict | None = None):
+    """A werkzeug client of TensorBoard's WSGI app with only this plugin, and the plugin."""
+    mux = plugin_event_multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(logdir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
+    context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider)
+    plugin = GateExplorerPlugin(context, **(plugin_kwargs or {}))
+    app = application.TensorBoardWSGI([plugin], data_provider=provider)
+    return werkzeug_test.Client(app, wrappers.Response), plugin
+
+
+@pytest.fixture(scope="module")
+def client(logdir):
+    return make_client(logdir)[0]
+
+
+def get(client, route: str, **query) -> tuple[int, dict]:
+    response = client.get(f"/data/plugin/gate_explorer/{route}", query_string=query)
+    assert response.headers["Content-Type"].startswith("application/json")
+    return response.status_code, json.loads(response.get_data())
+
+
+def load(logdir: Path, run: str) -> keras.Model:
+    return keras.saving.load_model(logdir / run / "model.keras")
+
+
+def test_the_installed_entry_point_gives_a_tab(client):
+    assert GateExplorerPlugin in default.get_dynamic_plugins()
+    listing = json.loads(client.get("/data/plugins_listing").get_data())["gate_explorer"]
+    assert listing["enabled"] and listing["tab_name"] == "Gate explorer"
+    assert listing["loading_mechanism"]["module_path"].endswith("/gate_explorer/index.js")
+    page = client.get("/data/plugin_entry.html", query_string={"name": "gate_explorer"})
+    assert page.status_code == 200 and b'import("./index.js")' in page.get_data()
+    script = client.get("/data/plugin/gate_explorer/index.js")
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith(
+        "text/javascript"
+    )
+    assert client.get("/data/plugin/gate_explorer/static/../plugin.py").status_code == 404
+
+
+def test_the_page_renders_text_only_and_loads_nothing_from_outside():
+    for path in STATIC.iterdir():
+        source = path.read_text()
+        for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "://"):
+            assert forbidden not in source, (path.name, forbidden)
+
+
+def test_runs_lists_both_runs_with_layers_and_gates(client, logdir):
+    status, body = get(client, "runs")
+    assert status == 200 and body["max_steps"] == inputs.MAX_STEPS
+    runs = {r["run"]: r for r in body["runs"]}
+    assert sorted(runs) == [ADDING_RUN, LSTM_RUN]
+    lstm, adding = runs[LSTM_RUN], runs[ADDING_RUN]
+    assert (lstm["model"], lstm["data"], lstm["seq_len"]) == ("lstm", "context_switch", 5)
+    assert (adding["model"], adding["data"], adding["seq_len"]) == ("keras_gru", "adding", 12)
+    for run, entry in runs.items():
+        traced = GateTracer(load(logdir, run.split("/")[0]))
+        gates = {layer: sorted(v["gates"]) for layer, v in entry["layers"].items()}
+        x = np.ones((1, 3), np.int32) if run == LSTM_RUN else np.ones((1, 3, 2), np.float32)
+        assert gates == {layer: sorted(g) for layer, g in traced(x).items()}
+        assert entry["traceable"]
+    assert lstm["layers"]["rnn_0"]["memory_gate"] == "forget"
+    assert lstm["task"]["vocab"][ID["but"]] == "but"
+
+
+def test_trace_of_a_sentence_equals_the_layers_trace(client, logdir):
+    status, body = get(client, "trace", run=LSTM_RUN, text=SENTENCE)
+    assert status == 200, body
+    words = SENTENCE.split()
+    assert body["tokens"] == words
+    model = load(logdir, "lstm")
+    x = np.array([[ID[w] for w in words]], np.int32)
+    expected = GateTracer(model)(x)
+    assert set(body["gates"]) == set(expected)
+    for layer, gates in expected.items():
+        assert set(body["gates"][layer]) == set(gates)
+        for gate, value in gates.items():
+            got = np.asarray(body["gates"][layer][gate])
+            assert got.shape == (len(words), 8)
+            np.testing.assert_allclose(got, value.numpy()[0], atol=2e-6, err_msg=gate)
+    logits = model.predict(x, verbose=0)[0]
+    probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    top = body["prediction"]["top"]
+    assert len(top) == inputs.TOP_CLASSES
+    assert top[0]["label"] == summary.target_label(load_spec(), np.argmax(probabilities))
+    np.testing.assert_allclose(top[0]["probability"], probabilities.max(), rtol=1e-5)
+
+
+def load_spec():
+    return ContextSwitchTask(seq_len=5, n_train=200, n_val=50, n_test=50).spec
+
+
+def test_trace_of_values_on_a_feature_task_with_keras_layers(client, logdir):
+    rng = np.random.default_rng(0)
+    values = np.stack([rng.random(9), np.eye(9)[2] + np.eye(9)[6]], axis=1).astype(np.float32)
+    status, body = get(client, "trace", run=ADDING_RUN, values=json.dumps(values.tolist()))
+    assert status == 200, body
+    model = load(logdir, "adding")
+    expected = GateTracer(model)(values[None])
+    assert len(expected) == 2 and set(body["gates"]) == set(expected)
+    for layer, gates in expected.items():
+        for gate, value in gates.items():
+            got = np.asarray(body["gates"][layer][gate])
+            np.testing.assert_allclose(got, value.numpy()[0], atol=2e-6, err_msg=f"{layer}/{gate}")
+    predicted = float(model.predict(values[None], verbose=0)[0, 0])
+    np.testing.assert_allclose(body["prediction"]["value"], predicted, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(body["input"], values, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"run": "nope/tb", "text": SENTENCE}, "unknown run 'nope/tb'; the runs are: "),
+        ({"run": "../lstm", "text": SENTENCE}, "unknown run '../lstm'"),
+        (
+            {"run": LSTM_RUN, "text": "alice likes pizzza but robert likes ___"},
+            "not in the run's vocabulary: 'pizzza', 'robert'. Allowed words: ___ likes",
+        ),
+        ({"run": LSTM_RUN, "text": "  \n "}, "the input is empty: type at least one word"),
+        (
+            {"run": LSTM_RUN, "text": " ".join(["alice"] * (inputs.MAX_STEPS + 1))},
+            f"the input has {inputs.MAX_STEPS + 1} words; at most {inputs.MAX_STEPS} are allowed",
+        ),
+        ({"run": LSTM_RUN}, "send exactly one of `text` and `values` (this run reads `text`)"),
+        ({"run": LSTM_RUN, "values": "[[1, 2]]"}, "reads text, not values"),
+        ({"run": ADDING_RUN, "text": "1 2"}, "reads features, not text: send `values`"),
+        ({"run": ADDING_RUN, "values": "[[1, 2"}, "`values` is not a JSON array of shape"),
+        ({"run": ADDING_RUN, "values": "[[1, 2, 3]]"}, "`values` has shape (1, 3); expected"),
+        ({"run": ADDING_RUN, "values": "[]"}, "the input is empty: type at least one step"),
+        ({"run": ADDING_RUN, "values": "[[1, NaN]]"}, "NaN or infinity"),
+        (
+            {"run": ADDING_RUN, "values": json.dumps([[0, 0]] * (inputs.MAX_STEPS + 1))},
+            f"the input has {inputs.MAX_STEPS + 1} steps; at most {inputs.MAX_STEPS}",
+        ),
+    ],
+    ids=lambda v: None if isinstance(v, dict) else v[:25],
+)
+def test_bad_requests_get_400_with_what_was_wrong(client, query, expected):
+    status, body = get(client, "trace", **query)
+    assert status == 400 and set(body) == {"error"}
+    assert expected in body["error"], body["error"]
+    if "unknown run" in expected:
+        assert f"'{LSTM_RUN}'" in body["error"] and f"'{ADDING_RUN}'" in body["error"]
+
+
+def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(client, logdir):
+    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="forget")
+    assert status == 200, body
+    assert body["steps"] == [0, 1]  # gate_every_n_epochs=1, two epochs
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*BASE, *RUNS["lstm"]])
+    examples = probe.select(instantiate(cfg.data).splits()["val"], 8)
+    traced = GateTracer(load(logdir, "lstm"))(examples.x)["rnn_0"]["forget"].numpy()
+    lengths = [probe.real_length(row) for row in probe.full_mask(examples.x)]
+    last = body["values"][-1]
+    assert len(last) == summary.PROBE_EXAMPLES
+    for i, values in enumerate(last):
+        np.testing.assert_allclose(np.asarray(values), traced[i, : lengths[i]], atol=2e-6)
+    assert not np.allclose(body["values"][0][0], last[0], atol=1e-4)  # training changed it
+    assert body["predictions"][-1][0]["top"][0]["label"] in load_spec().labels
+    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="update")
+    assert (
+        status == 400
+        and "unknown layer/gate 'rnn_0'/'update'; the run has rnn_0: " in body["error"]
+    )
+
+
+def test_a_run_without_a_saved_model_still_shows_its_logged_probe(logdir, tmp_path):
+    shutil.copytree(logdir / "lstm" / "tb", tmp_path / "lstm" / "tb")
+    client, _ = make_client(tmp_path)
+    status, body = get(client, "runs")
+    assert [(r["run"], r["traceable"]) for r in body["runs"]] == [(LSTM_RUN, False)]
+    status, body = get(client, "trace", run=LSTM_RUN, text=SENTENCE)
+    assert status == 400 and "has no exported SavedModel" in body["error"]
+    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="input")
+    assert status == 200 and body["steps"] == [0, 1]
+
+
+def test_loaded_models_are_cached_with_a_bound(logdir):
+    client, plugin = make_client(logdir, {"max_models": 1})
+    assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200
+    first = plugin.models.get(logdir / "lstm" / "saved_model")
+    assert get(client, "trace", run=LSTM_RUN, text="bob")[0] == 200
+    assert plugin.models.get(logdir / "lstm" / "saved_model") is first  # reused, not reloaded
+    assert get(client, "trace", run=ADDING_RUN, values="[[0.5, 1]]")[0] == 200
+    assert len(plugin.models) == 1 and plugin.models.keys() == [
+        str(logdir / "adding" / "saved_model")
+    ]
+    with pytest.raises(ValueError, match="argument `size`, expected an integer >= 1, got 0"):
+        ModelCache(0)
+
+
+def test_a_character_task_reads_every_character_and_lists_the_unknown_ones():
+    spec = TextTask(seq_len=20).spec
+    examples = Split(np.full((1, 3), 5, np.int32), np.zeros((1, 3), np.int32))
+    task = summary.run_description(spec, {}, {}, examples)["task"]
+    assert task["characters"]
+    x, tokens = inputs.encode_text(task, "if x:\n  y")
+    np.testing.assert_array_equal(x[0], text_encode("if x:\n  y"))
+    assert tokens == ["i", "f", "␣", "x", ":", "⏎", "␣", "␣", "y"]
+    with pytest.raises(inputs.InputError, match="vocabulary: 'é', '€'. Allowed characters: ⏎ ␣ !"):
+        inputs.encode_text(task, "café €é")
