@@ -201,7 +201,7 @@ class GateTensorBoard(keras.callbacks.Callback):
         return checked
 
     def on_train_begin(self, logs=None) -> None:
-        self._tracer = GateTracer(self.model)
+        self._tracer = None  # made at the first trace: a Sequential without `Input` is built
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
@@ -224,6 +224,7 @@ class GateTensorBoard(keras.callbacks.Callback):
     def log(self, step: int, images: bool) -> None:
         """Trace the probe once and write the gate summaries at `step`: statistics always,
         heatmaps and saturation plots if `images`."""
+        self._tracer = self._tracer or GateTracer(self.model)
         traced, masks = self._tracer(self._inputs, return_masks=True)
         retention = self._tracer.retention(traced)
         with self._writer.as_default(step=step):
