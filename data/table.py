@@ -45,6 +45,11 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (for messages: `7`, not `np.int64(7)`)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _row(index: int) -> str:
     return f"row {index + 1} (counting data rows from 1)"
 
@@ -230,8 +235,9 @@ class TableTask(Task):
                 row = order[np.flatnonzero(same)[0] + 1]
                 raise DataError(
                     f"data.time_column={self.columns['time']!r}: sequence "
-                    f"{ids[codes[row]]!r} has time {time[row]:g} twice ({_row(int(row))} of "
-                    f"{self.path}); allowed: one row per sequence and time step"
+                    f"{_plain(ids[codes[row]])!r} has time {time[row]:g} twice "
+                    f"({_row(int(row))} of {self.path}); allowed: one row per sequence and "
+                    "time step"
                 )
         else:
             order = np.argsort(codes, kind="stable")
@@ -245,7 +251,8 @@ class TableTask(Task):
         if varies.any():
             row = int(order[np.flatnonzero(varies)[0]])
             raise DataError(
-                f"data.label_column={self.columns['label']!r}: sequence {ids[codes[row]]!r} "
+                f"data.label_column={self.columns['label']!r}: sequence "
+                f"{_plain(ids[codes[row]])!r} "
                 f"has more than one label ({_row(row)} of {self.path}); allowed: one per sequence"
             )
         width = (

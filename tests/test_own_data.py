@@ -1,0 +1,326 @@
+"""Your own data: text files and tables through the real command line, every bad input refused in
+one line before a run directory exists, and `serve_text` / `serve_raw` in a process without
+gatelab's code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.examples import write_examples
+from data.own import encode_padded, tokenize
+from data.table import TableTask, macro_f1
+from data.text import TextTask
+from experiments import outputs
+from tests.conftest import REPO, run_cli
+
+REVIEWS = {"label_column": "label", "text_column": "text"}
+SENSORS = {
+    "label_column": "state",
+    "id_column": "id",
+    "time_column": "time",
+    "feature_columns": ["temp", "vibration"],
+}
+KINDS = {  # data option of the sweep → (base option, file, settings)
+    "own_text": ("text", "docs.txt", {"seq_len": 20, "n_train": 32, "n_val": 8, "n_test": 8}),
+    "own_csv": ("table", "reviews.csv", REVIEWS),
+    "own_parquet": ("table", "reviews.parquet", REVIEWS),
+    "own_jsonl": ("table", "reviews.jsonl", REVIEWS),
+    "own_long": ("table", "sensors.csv", SENSORS),
+}
+UNSEEN = ["The ZEBRA was quixotic, but the soup was good!", "", "service service service"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    return write_examples(tmp_path_factory.mktemp("own"), n_reviews=300, long_rows=3000)
+
+
+@pytest.fixture(scope="module")
+def sweep(files, tmp_path_factory) -> dict[str, Path]:
+    """One multirun over the five kinds of file (one data option each, through a search path);
+    returns data option → run folder."""
+    root = tmp_path_factory.mktemp("sweep")
+    for name, (base, file, settings) in KINDS.items():
+        option = {"defaults": [base, "_self_"], "path": str(files[file]), **settings}
+        (root / "conf" / "data").mkdir(parents=True, exist_ok=True)
+        (root / "conf" / "data" / f"{name}.yaml").write_text(json.dumps(option))
+    result = run_cli(
+        ["-m", "experiments.train", "-m", f"data={','.join(KINDS)}", "model=gru"]
+        + ["model.units=4", "trainer.epochs=1", "logger.gate_every_n_epochs=0"]
+        + ["logger.stats_size=16", "logger.probe_size=2", "logger.heatmap_examples=1"]
+        + [f"hydra.searchpath=[file://{root / 'conf'}]", f"hydra.sweep.dir={root / 'out'}"],
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = {}
+    for folder in (root / "out").iterdir():
+        if folder.is_dir():
+            runs[folder.name.split(",")[0].removeprefix("data=")] = folder
+    return runs
+
+
+def test_every_kind_of_file_trains_and_reports_through_the_command_line(sweep, files):
+    assert sorted(sweep) == sorted(KINDS)
+    records = {name: outputs.read_metrics(run) for name, run in sweep.items()}
+    assert all(r["status"] == "ok" for r in records.values()), records
+    for name in ("own_csv", "own_parquet", "own_jsonl", "own_long"):
+        assert {"test_accuracy", "test_macro_f1", "baseline_accuracy"} <= set(records[name])
+    assert records["own_text"]["primary_metric"] == "bpc"
+    # The majority baseline recomputed from the file with pandas alone (the split column).
+    rows = pd.read_csv(files["sensors.csv"]).groupby("id").first()
+    majority = rows[rows.split == "train"].state.mode()[0]
+    test = rows[rows.split == "test"]
+    assert records["own_long"]["baseline_accuracy"] == pytest.approx(
+        (test.state == majority).mean()
+    )
+    # The three formats of one table are one dataset.
+    same = ("baseline_accuracy", "baseline_macro_f1", "params")
+    assert (
+        len({tuple(records[n][k] for k in same) for n in ("own_csv", "own_parquet", "own_jsonl")})
+        == 1
+    )
+
+
+def test_the_vocabulary_is_saved_and_the_probe_shows_real_words(sweep, files):
+    saved = json.loads((sweep["own_csv"] / outputs.PREPROCESSING).read_text())
+    task = TableTask(path=str(files["reviews.csv"]), **REVIEWS)
+    assert saved["vocab"] == list(task.vocab) and saved["tokens"] == "word"
+    stats = json.loads((sweep["own_long"] / outputs.PREPROCESSING).read_text())
+    assert stats["mean"] == pytest.approx(
+        list(TableTask(path=str(files["sensors.csv"]), **SENSORS).feature_mean)
+    )
+    events = b"".join(p.read_bytes() for p in (sweep["own_csv"] / "tb").rglob("events.out.*"))
+    assert b"staff" in events or b"service" in events  # the probe's text summary, in words
+
+
+FRESH = r"""
+import importlib.abc, json, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"layers", "data", "experiments"}:
+            raise ModuleNotFoundError(f"gatelab's {name} must not be needed", name=name)
+sys.meta_path.insert(0, Block())
+import numpy as np
+import tensorflow as tf
+for case in json.loads(sys.argv[1]):
+    loaded = tf.saved_model.load(case["dir"])
+    if "texts" in case:
+        served = loaded.signatures["serve_text"](text=tf.constant(case["texts"]))
+        assert served["tokens"].numpy().tolist() == case["ids"], (served["tokens"], case["ids"])
+        direct = loaded.serve(tf.constant(case["ids"], tf.int32))["outputs"].numpy()
+    else:
+        raw = tf.constant(case["raw"], tf.float32)
+        served = loaded.signatures["serve_raw"](features=raw, length=tf.constant(case["length"]))
+        direct = loaded.serve(tf.constant(case["standardised"], tf.float32))["outputs"].numpy()
+    assert np.abs(served["outputs"].numpy() - direct).max() <= 1e-5, case["dir"]
+print("FRESH OK")
+"""
+
+
+def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, tmp_path):
+    cases = []
+    for name, texts in (("own_csv", UNSEEN), ("own_text", ["Snow ☃ in\r\nJuly", "x"])):
+        prep = json.loads((sweep[name] / outputs.PREPROCESSING).read_text())
+        sequences = [tokenize(t, prep["tokens"], prep["lowercase"]) for t in texts]
+        ids = encode_padded(sequences, prep["vocab"], prep["max_len"], prep["keep"])
+        assert (ids == 1).any()  # unknown words / characters are in the batch
+        cases.append({"dir": str(sweep[name] / "saved_model"), "texts": texts, "ids": ids.tolist()})
+    stats = json.loads((sweep["own_long"] / outputs.PREPROCESSING).read_text())
+    raw = np.random.default_rng(0).normal(20, 5, size=(2, 7, 2))
+    length = np.array([7, 4])
+    present = (np.arange(7) < length[:, None])[..., None]
+    standardised = np.concatenate(
+        [(raw - stats["mean"]) / stats["std"] * present, present], axis=-1
+    )
+    cases.append(
+        {
+            "dir": str(sweep["own_long"] / "saved_model"),
+            "raw": raw.tolist(),
+            "length": length.tolist(),
+            "standardised": standardised.tolist(),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", FRESH, json.dumps(cases)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0 and "FRESH OK" in result.stdout, result.stderr[-3000:]
+
+
+# ---- in-process checks (no TensorFlow) -------------------------------------------------------
+
+
+def write(path: Path, content: str | bytes) -> str:
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return str(path)
+
+
+BAD_TABLES = [  # (file name, content, task arguments beyond path, words the message must hold)
+    ("missing.csv", None, REVIEWS, ["data.path", "no such file"]),
+    ("x.xlsx", "a", REVIEWS, ["unknown table extension", ".parquet"]),
+    ("cols.csv", "words,label\nhi,a\n", REVIEWS, ["'text'", "columns present: words, label"]),
+    ("parse.csv", 'text,label\n"a b",x\n"c d",y,z\n', REVIEWS, ["cannot parse", "line 3"]),
+    ("parse.jsonl", '{"text": "a", "label": 1}\n{"text": \n', REVIEWS, ["line 2", "JSON"]),
+    ("parse.parquet", "not parquet", REVIEWS, ["cannot read it as parquet"]),
+    ("latin.csv", b"text,label\ncaf\xe9,a\n", REVIEWS, ["not UTF-8", "line 2"]),
+    ("empty.csv", "", REVIEWS, ["empty after parsing"]),
+    ("header.csv", "text,label\n", REVIEWS, ["empty after parsing"]),
+    (
+        "unseen.csv",
+        "text,label,split\na,x,train\nb,x,val\nc,y,test\n",
+        REVIEWS,
+        ["'y' appears only in val/test"],
+    ),
+    ("nan.csv", "id,time,temp,vibration,state\n1,0,,1,a\n", SENSORS, ["'temp'", "NaN", "row 1"]),
+    (
+        "text_feature.csv",
+        "id,time,temp,vibration,state\n1,0,1,1,a\n1,1,hot,1,a\n",
+        SENSORS,
+        ["non-numeric value 'hot'", "row 2"],
+    ),
+    (
+        "dup.csv",
+        "id,time,temp,vibration,state\n7,0,1,1,a\n7,1,1,1,a\n7,1,2,2,a\n",
+        SENSORS,
+        ["sequence 7 has time 1 twice"],
+    ),
+    (
+        "two_labels.csv",
+        "id,time,temp,vibration,state\n7,0,1,1,a\n7,1,1,1,b\n",
+        SENSORS,
+        ["more than one label"],
+    ),
+    ("split.csv", "text,label,split\na,x,train\nb,x,dev\n", REVIEWS, ["'dev'", "train, val, test"]),
+]
+
+
+@pytest.mark.parametrize("name,content,arguments,words", BAD_TABLES, ids=[b[0] for b in BAD_TABLES])
+def test_a_bad_table_is_refused_in_one_line_naming_the_problem(
+    tmp_path, name, content, arguments, words
+):
+    path = tmp_path / name if content is None else write(tmp_path / name, content)
+    with pytest.raises(ValueError) as caught:
+        TableTask(path=str(path), **arguments)
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize(
+    "content,arguments,words",
+    [
+        (None, {}, ["data.path", "no such file"]),
+        (b"ok\n\xff\xfe", {}, ["not UTF-8", "line 2"]),
+        ("short", {"seq_len": 20}, ["train block", "seq_len + 1 = 21"]),
+    ],
+)
+def test_a_bad_text_file_is_refused_in_one_line(tmp_path, content, arguments, words):
+    path = tmp_path / "t.txt" if content is None else write(tmp_path / "t.txt", content)
+    with pytest.raises(ValueError) as caught:
+        TextTask(path=str(path), **arguments)
+    assert all(word in str(caught.value) for word in words), caught.value
+    with pytest.raises(ValueError, match="matches no file"):
+        TextTask(path=str(tmp_path / "*.none"))
+
+
+def test_the_command_line_exits_2_before_any_run_folder(files, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli(
+        ["-m", "experiments.train", "data=table", f"data.path={files['reviews.csv']}"]
+        + ["data.label_column=label", "data.text_column=review", f"hydra.run.dir={run_dir}"],
+        cwd=REPO,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "error: data=table: data.*_column='review': no such column in "
+        f"{files['reviews.csv']}; columns present: text, label"
+    )
+    assert not run_dir.exists()
+
+
+def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
+    rows = (
+        "text,label,split\nA cat. a CAT!,x,train\nthe dog,y,train\nthe cat,x,val\nzebra!,y,test\n"
+    )
+    task = TableTask(path=write(tmp_path / "t.csv", rows), **REVIEWS)
+    assert task.vocab == ("<pad>", "<unk>", "a", "cat", "!", ".", "dog", "the")  # by count
+    assert task.splits()["test"].x.tolist() == [[1, 4, 0, 0, 0, 0]]  # zebra → <unk>, ! known
+    assert task.splits()["train"].y.tolist() == [0, 1] and task.spec.labels == ("x", "y")
+
+
+@pytest.mark.parametrize("keep,expected", [("start", ["b", "c", "d"]), ("end", ["d", "e", "f"])])
+def test_max_len_keeps_the_chosen_end(tmp_path, keep, expected):
+    rows = "text,label,split\na b c d e f,x,train\nb c d e f,x,val\nc d e,x,test\n"
+    task = TableTask(path=write(tmp_path / "t.csv", rows), **REVIEWS, max_len=3, keep=keep)
+    assert [task.vocab[i] for i in task.splits()["val"].x[0]] == expected
+    assert task.splits()["train"].x.shape == (1, 3)
+
+
+def test_long_format_rows_in_any_order_become_standardised_sequences(files):
+    task = TableTask(path=str(files["sensors.csv"]), **SENSORS)
+    table = pd.read_csv(files["sensors.csv"]).sort_values(["id", "time"])
+    train = table[table.split == "train"]
+    mean, std = train[["temp", "vibration"]].mean(), train[["temp", "vibration"]].std(ddof=0)
+    assert task.feature_mean == pytest.approx(mean.to_numpy())
+    first = table[table.id == table[table.split == "train"].id.iloc[0]]
+    x = task.splits()["train"].x[0]  # (time, 3): the first training id in file order of ids
+    order = pd.read_csv(files["sensors.csv"]).id
+    first = table[table.id == order[order.isin(train.id)].iloc[0]]
+    expected = (first[["temp", "vibration"]] - mean) / std
+    assert np.allclose(x[: len(first), :2], expected.to_numpy(), atol=1e-5)
+    assert (x[: len(first), 2] == 1).all() and (x[len(first) :] == 0).all()
+    assert task.spec.padded and task.spec.input_dim == 3
+
+
+def test_targets_are_inferred_and_overridable_with_numpy_metrics(files, tmp_path):
+    task = TableTask(path=str(files["sensors.csv"]), **{**SENSORS, "label_column": "load"})
+    assert task.spec.primary_metric == "mse" and task.spec.n_outputs == 1
+    train, test = task.splits()["train"], task.splits()["test"]
+    predicted = np.full((len(test), 1), train.y.mean())
+    assert task.metrics(predicted, test)["mse"] == pytest.approx(task.baselines()["mse"])
+    rows = "text,label\n" + "".join(f"w{i % 5},{i % 3}\n" for i in range(60))
+    as_value = TableTask(path=write(tmp_path / "i.csv", rows), **REVIEWS, target="value")
+    assert as_value.spec.n_outputs == 1
+    as_class = TableTask(path=str(tmp_path / "i.csv"), **REVIEWS)
+    assert as_class.spec.labels == ("0", "1", "2")
+    sizes = as_class.sizes
+    assert (sizes["val"], sizes["test"]) == (6, 6) and sum(sizes.values()) == 60
+
+
+def test_macro_f1_is_scikit_learns(tmp_path):
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 4, 50), rng.integers(0, 5, 50)
+    assert macro_f1(y_true, y_pred) == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+
+
+def test_own_text_is_split_in_contiguous_blocks_with_a_training_vocabulary(tmp_path):
+    write(tmp_path / "a.txt", "ab" * 40 + "\r\n")
+    write(tmp_path / "b.txt", "é" * 10 + "ab" * 5)
+    task = TextTask(seq_len=4, n_train=3, n_val=2, n_test=2, path=str(tmp_path / "*.txt"))
+    text = "ab" * 40 + "\n" + "\n" + "é" * 10 + "ab" * 5  # files joined by a newline, CRLF → LF
+    assert task.vocab == ("<pad>", "<unk>", "a", "b", "\n")  # é is only in val/test: <unk>
+    n = len(text)
+    blocks = {"train": text[: n - 2 * (n // 10)], "test": text[n - n // 10 :]}
+    for split, expected in blocks.items():
+        ids = task.corpus()[split]
+        assert "".join(task.vocab[i] if i > 1 else "?" for i in ids) == "".join(
+            c if c in task.vocab else "?" for c in expected
+        )
+    listed = TextTask(
+        seq_len=4,
+        n_train=3,
+        n_val=2,
+        n_test=2,
+        path=[str(tmp_path / n) for n in ("b.txt", "a.txt")],
+    )  # in the order listed: b's é now trains
+    assert listed.vocab[listed.corpus()["train"][0]] == "é"
