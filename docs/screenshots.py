@@ -1,19 +1,17 @@
 """Redraw the README's TensorBoard screenshots from a sweep: `python docs/screenshots.py SWEEP_DIR`.
 
 Serves SWEEP_DIR with TensorBoard on a free loopback port and drives headless Chromium (Debian's
-`chromium` package) over the DevTools protocol on a pipe, so that it can tick boxes like a
-person: the forget-gate heatmap of the LSTM run at actual size (`--run` picks the run) and the
-HParams table with the unswept columns unticked. Writes `tensorboard_gate_heatmap.png` and
-`tensorboard_hparams.png` into docs/ (or `--out`). Needs no package beyond the project's.
+`chromium` package) with Playwright (the dev extra; it drives that browser and downloads none), so
+that it can tick boxes and type like a person: the forget-gate heatmap of the LSTM run at actual
+size (`--run` picks the run), the HParams table with the unswept columns unticked, and the gate
+explorer tab with a sentence typed in (`--sentence`), the gate at "but" and the units that differ
+most there. Writes `tensorboard_gate_heatmap.png`, `tensorboard_hparams.png` and
+`gate_explorer.png` into docs/ (or `--out`).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import io
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,13 +21,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from PIL import Image
-
 DOCS = Path(__file__).resolve().parent
 HEATMAP = "tensorboard_gate_heatmap.png"
 HPARAMS = "tensorboard_hparams.png"
+EXPLORER = "gate_explorer.png"
+SENTENCE = "alice likes pizza but bob met friends in town after work on sunday likes ___"
 CHROMIUM_FLAGS = [
-    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -54,78 +51,18 @@ CLICK = """(() => {
 })()"""
 
 
-class Chromium:
-    """Headless Chromium with one page, driven over `--remote-debugging-pipe` (fds 3 and 4)."""
+def launch(playwright):
+    """Debian's headless `chromium` driven by Playwright (`sync_playwright()`); no download."""
+    return playwright.chromium.launch(
+        executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_FLAGS
+    )
 
-    def __init__(self, width: int, height: int) -> None:
-        to_browser, self._send = os.pipe()
-        self._receive, from_browser = os.pipe()
-        # Duplicates above fd 4 so that moving them onto 3 and 4 in the child cannot clobber.
-        child_in, child_out = os.dup(to_browser), os.dup(from_browser)
 
-        def onto_3_and_4() -> None:
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-
-        self._profile = tempfile.TemporaryDirectory(prefix="chromium-")
-        self.process = subprocess.Popen(
-            ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={self._profile.name}"]
-            + ["--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank"],
-            pass_fds=(3, 4),
-            preexec_fn=onto_3_and_4,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for fd in (to_browser, from_browser, child_in, child_out):
-            os.close(fd)
-        self._buffer, self._id, self._session = b"", 0, None
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self._session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
-            "sessionId"
-        ]
-        self.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-
-    def call(self, method: str, **params) -> dict:
-        """Send one DevTools command and wait for its reply."""
-        self._id += 1
-        message = {"id": self._id, "method": method, "params": params}
-        if self._session is not None:
-            message["sessionId"] = self._session
-        os.write(self._send, json.dumps(message).encode() + b"\0")
-        while True:
-            while b"\0" not in self._buffer:
-                self._buffer += os.read(self._receive, 1 << 20)
-            raw, self._buffer = self._buffer.split(b"\0", 1)
-            reply = json.loads(raw)
-            if reply.get("id") == self._id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-
-    def open(self, url: str, settle: float = 12.0) -> None:
-        self.call("Page.navigate", url=url)
-        time.sleep(settle)  # TensorBoard fetches its data after the page has loaded
-
-    def click_checkboxes(self, test: str) -> int:
-        """Click the checkboxes whose label `e.textContent` satisfies the JavaScript `test`."""
-        result = self.call("Runtime.evaluate", expression=CLICK % test, returnByValue=True)
-        time.sleep(2)
-        return result["result"].get("value", 0)
-
-    def screenshot(self) -> Image.Image:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
-
-    def close(self) -> None:
-        self.call("Browser.close")
-        self.process.wait(timeout=30)
-        self._profile.cleanup()
+def click_checkboxes(page, test: str) -> int:
+    """Click the checkboxes whose label `e.textContent` satisfies the JavaScript `test`."""
+    clicked = page.evaluate(CLICK % test)
+    time.sleep(2)
+    return clicked
 
 
 def serve(logdir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -147,20 +84,49 @@ def serve(logdir: Path, log: Path) -> tuple[subprocess.Popen, str]:
 
 
 def shoot(url: str, run: str, gate: str, out: Path, settle: float) -> None:
-    """The two screenshots of the TensorBoard at `url`, into `out`."""
-    browser = Chromium(1300, 1130)
-    tag = quote(f"heatmaps/rnn_0/{gate}", safe="")
-    browser.open(f"{url}#images&tagFilter={tag}&regexInput={quote(run, safe='')}", settle)
-    browser.click_checkboxes("e.textContent.includes('actual image size')")
-    heatmap = browser.screenshot().crop((0, 0, 960, 1130))  # the card; the rest is empty
-    heatmap.save(out / HEATMAP, optimize=True)
-    browser.close()
+    """The two TensorBoard screenshots of the server at `url`, into `out`."""
+    from playwright.sync_api import sync_playwright
 
-    browser = Chromium(1600, 520)
-    browser.open(f"{url}#hparams", settle)
-    browser.click_checkboxes("['batch_size', 'data', 'dropout'].includes(e.textContent.trim())")
-    browser.screenshot().save(out / HPARAMS, optimize=True)
-    browser.close()
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1300, "height": 1130})
+        tag = quote(f"heatmaps/rnn_0/{gate}", safe="")
+        page.goto(f"{url}#images&tagFilter={tag}&regexInput={quote(run, safe='')}")
+        time.sleep(settle)  # TensorBoard fetches its data after the page has loaded
+        click_checkboxes(page, "e.textContent.includes('actual image size')")
+        page.screenshot(path=out / HEATMAP, clip={"x": 0, "y": 0, "width": 960, "height": 1130})
+
+        page = browser.new_page(viewport={"width": 1600, "height": 520})
+        page.goto(f"{url}#hparams")
+        time.sleep(settle)
+        click_checkboxes(page, "['batch_size', 'data', 'dropout'].includes(e.textContent.trim())")
+        page.screenshot(path=out / HPARAMS)
+        shoot_explorer(browser, url, run, gate, out / EXPLORER, SENTENCE)
+        browser.close()
+
+
+def shoot_explorer(browser, url: str, run: str, gate: str, path: Path, sentence: str) -> None:
+    """The gate explorer tab: the first run matching `run`, `sentence` typed in, `gate` shown
+    for the units most different at the switch word ("but")."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{url}#gate_explorer")
+    frame = page.frame_locator("iframe")
+    frame.locator("#run option").first.wait_for(state="attached", timeout=120_000)
+    runs = frame.locator("#run option").evaluate_all(
+        "options => options.map(o => [o.value, !o.textContent.includes('no SavedModel')])"
+    )
+    chosen = next((name for name, traceable in runs if traceable and re.search(run, name)), None)
+    if chosen is None:
+        raise RuntimeError(f"no gate explorer run with a SavedModel matches {run!r}: {runs}")
+    frame.locator("#run").select_option(chosen)
+    frame.locator("#gate").select_option(gate)
+    frame.locator("#input").fill(sentence)
+    frame.locator("#trace").click()
+    frame.locator("#strip .word").nth(len(sentence.split()) - 1).wait_for()
+    time.sleep(1)
+    frame.locator("#switchUnits").click()
+    time.sleep(1)
+    page.screenshot(path=path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -178,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"SWEEP_DIR {args.sweep_dir} is not a folder")
     if shutil.which("chromium") is None:
         parser.error("needs Debian's `chromium` on PATH (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        parser.error("needs the playwright package (pip install -e '.[dev]')")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         server, url = serve(args.sweep_dir, Path(tmp, "tensorboard.log"))
@@ -186,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(f"wrote {args.out / HEATMAP} and {args.out / HPARAMS}")
+    print(f"wrote {args.out / HEATMAP}, {args.out / HPARAMS} and {args.out / EXPLORER}")
 
 
 if __name__ == "__main__":

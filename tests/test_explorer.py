@@ -3,7 +3,9 @@ runs (a werkzeug test client), and its tab in a real TensorBoard driven by headl
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -260,3 +262,70 @@ def test_a_character_task_reads_every_character_and_lists_the_unknown_ones():
     assert tokens == ["i", "f", "␣", "x", ":", "⏎", "␣", "␣", "y"]
     with pytest.raises(inputs.InputError, match="vocabulary: 'é', '€'. Allowed characters: ⏎ ␣ !"):
         inputs.encode_text(task, "café €é")
+
+
+def browser_or_skip() -> None:
+    """Skip without Debian's chromium or the playwright package; under CI (.ci/run installs
+    both) fail instead."""
+    missing = [
+        name
+        for name, found in [
+            ("Debian's chromium (apt-get install chromium)", shutil.which("chromium")),
+            ("playwright (the dev extra)", importlib.util.find_spec("playwright")),
+        ]
+        if not found
+    ]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide {' and '.join(missing)} (.ci/run does)")
+        pytest.skip(f"needs {' and '.join(missing)}")
+
+
+def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(logdir, tmp_path):
+    browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    from docs.screenshots import launch, serve
+
+    words = SENTENCE.split()
+    model = load(logdir, "lstm")
+    forget = GateTracer(model)(np.array([[ID[w] for w in words]], np.int32))["rnn_0"]["forget"]
+    forget = forget.numpy()[0]  # (time, units)
+    best = load_spec().labels[int(np.argmax(model.predict(np.array([[ID[w] for w in words]]))))]
+    server, url = serve(logdir, tmp_path / "tensorboard.log")
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            page.goto(f"{url}#gate_explorer")
+            frame = page.frame_locator("iframe")
+            expect(frame.locator("#strip .token").first).to_be_visible(timeout=60_000)
+            frame.locator("#run").select_option(LSTM_RUN)
+            expect(frame.locator("#gate")).to_have_value("forget")
+            frame.locator("#input").fill(SENTENCE)
+            frame.locator("#trace").click()
+            expect(frame.locator("#strip .word")).to_have_text(words)
+            frame.locator("#units").fill("3")
+            frame.locator("#units").press("Enter")
+            expect(frame.locator("#strip .value")).to_have_text([f"{v:.3f}" for v in forget[:, 3]])
+            shown = [
+                float(v)
+                for v in frame.locator("#strip .token").evaluate_all(
+                    "cells => cells.map(c => c.dataset.value)"
+                )
+            ]
+            np.testing.assert_allclose(shown, forget[:, 3], atol=2e-6)
+            expect(frame.locator("#prediction .best")).to_have_attribute("data-label", best)
+            frame.locator("#heatmap").hover(position={"x": 1, "y": 1})
+            readout = frame.locator("#readout").inner_text()
+            assert readout.startswith("unit 3, t=0 “alice”: "), readout
+            assert abs(float(readout.split(": ")[1]) - forget[0, 3]) < 2e-6
+            expect(frame.locator("#epoch")).to_have_attribute("max", "1")
+            expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
+            frame.locator("#epoch").fill("0")
+            expect(frame.locator("#epoch-label")).to_contain_text("step 0 (epoch 1)")
+            expect(frame.locator("#probe-strip .token")).not_to_have_count(0)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -104,7 +104,7 @@ def test_docs_screenshots_draws_both_pictures_from_a_sweep(compose_cfg, tmp_path
             *overrides,
             "logger=tensorboard",
             "model=lstm",
-            "export=false",
+            "export=true",  # the gate explorer's picture traces the SavedModel
             f"output_dir={sweep / 'lstm'}",
         ]
     )
@@ -117,10 +117,13 @@ def test_docs_screenshots_draws_both_pictures_from_a_sweep(compose_cfg, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     heatmap = Image.open(out / "tensorboard_gate_heatmap.png").convert("RGB")
     hparams = Image.open(out / "tensorboard_hparams.png").convert("RGB")
+    explorer = Image.open(out / "gate_explorer.png").convert("RGB")
     assert heatmap.size == (960, 1130) and hparams.size == (1600, 520)
+    assert explorer.size == (1300, 1000)
     # TensorBoard's orange bar across the top, and the page's content below it: the heatmaps
-    # (many colours) and the hparams table (text).
-    for image in (heatmap, hparams):
+    # (many colours), the hparams table (text) and the explorer's coloured words and heatmap.
+    assert colours(explorer.crop((0, 300, 1300, 1000))) > 20
+    for image in (heatmap, hparams, explorer):
         top = np.asarray(image)[5:40, 300:500].reshape(-1, 3).mean(axis=0)
         assert top[0] > 200 and 80 < top[1] < 170 and top[2] < 60, top
     assert colours(heatmap.crop((340, 250, 960, 1130))) > 500
