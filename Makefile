@@ -38,10 +38,11 @@ bench: $(STAMP) ## throughput of our layers against Keras's built-ins, and of th
 sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, then the report
 	$(PY) -m experiments.train experiment=context_switch
 
-# docs/RESULTS.md's presets, most telling first; each resumes in its fixed folder, so a rerun
-# only trains what is missing. Exit 1 (some runs failed, recorded) goes on; bad input (2) stops.
-RESULTS_PRESETS := context_switch_seeds repro_keras repro_adding repro_temporal_order repro_digits \
-	repro_copy repro_text gate_ablation
+# docs/RESULTS.md's presets, the tutorial's own claims first, then the cheaper ones; each resumes
+# in its fixed folder, so a rerun only trains what is missing. Exit 1 (some runs failed,
+# recorded) goes on; bad input (2) or an interrupt stops.
+RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_digits repro_text \
+	repro_adding repro_copy gate_ablation
 
 results: $(STAMP) ## every reproduction preset (hours on 2 cores; resumes), then docs/RESULTS.md
 	@for p in $(RESULTS_PRESETS); do \
