@@ -143,7 +143,10 @@ class _Calls:
 
     def __call__(self, inputs, mask=None) -> list[tuple[keras.layers.Layer, dict]]:
         """`[(layer, call arguments)]` for the model's `inputs` (with their `mask`, if any)."""
-        calls = self._model(inputs) if mask is None else self._model(inputs, mask=mask)
+        if mask is None:
+            calls = self._model(inputs)
+        else:  # a nested model's inputs are tensors; `__call__` would warn that masks are lost
+            calls = self._model.call(inputs, mask=mask)
         calls = [calls] if isinstance(calls, dict) else calls
         for call in calls:  # a mask the graph did not record travels on the tensor
             call.setdefault("mask", get_keras_mask(call["x"]))
