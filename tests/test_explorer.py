@@ -15,18 +15,13 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from tensorboard import default
-from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
-from tensorboard.plugins import base_plugin
-from werkzeug import test as werkzeug_test
-from werkzeug import wrappers
 
 from data.base import Split
 from data.context_switch import ID, ContextSwitchTask
 from data.text import TextTask
 from data.text import encode as text_encode
 from experiments import probe
-from experiments.explorer import inputs, summary
+from experiments.explorer import inputs, summary, timing
 from experiments.explorer.models import ModelCache
 from experiments.explorer.plugin import STATIC, GateExplorerPlugin
 from experiments.schema import register_schemas
@@ -59,21 +54,9 @@ def logdir(tmp_path_factory) -> Path:
     return root
 
 
-def make_client(logdir: Path, plugin_kwargs: dict | None = None):
-    """A werkzeug client of TensorBoard's WSGI app with only this plugin, and the plugin."""
-    mux = plugin_event_multiplexer.EventMultiplexer()
-    mux.AddRunsFromDirectory(str(logdir))
-    mux.Reload()
-    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
-    context = base_plugin.TBContext(logdir=str(logdir), data_provider=provider)
-    plugin = GateExplorerPlugin(context, **(plugin_kwargs or {}))
-    app = application.TensorBoardWSGI([plugin], data_provider=provider)
-    return werkzeug_test.Client(app, wrappers.Response), plugin
-
-
 @pytest.fixture(scope="module")
 def client(logdir):
-    return make_client(logdir)[0]
+    return timing.client(logdir)[0]
 
 
 def get(client, route: str, **query) -> tuple[int, dict]:
@@ -229,7 +212,7 @@ def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(cli
 
 def test_a_run_without_a_saved_model_still_shows_its_logged_probe(logdir, tmp_path):
     shutil.copytree(logdir / "lstm" / "tb", tmp_path / "lstm" / "tb")
-    client, _ = make_client(tmp_path)
+    client, _ = timing.client(tmp_path)
     status, body = get(client, "runs")
     assert [(r["run"], r["traceable"]) for r in body["runs"]] == [(LSTM_RUN, False)]
     status, body = get(client, "trace", run=LSTM_RUN, text=SENTENCE)
@@ -239,7 +222,7 @@ def test_a_run_without_a_saved_model_still_shows_its_logged_probe(logdir, tmp_pa
 
 
 def test_loaded_models_are_cached_with_a_bound(logdir):
-    client, plugin = make_client(logdir, {"max_models": 1})
+    client, plugin = timing.client(logdir, max_models=1)
     assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200
     first = plugin.models.get(logdir / "lstm" / "saved_model")
     assert get(client, "trace", run=LSTM_RUN, text="bob")[0] == 200
@@ -250,6 +233,14 @@ def test_loaded_models_are_cached_with_a_bound(logdir):
     ]
     with pytest.raises(ValueError, match="argument `size`, expected an integer >= 1, got 0"):
         ModelCache(0)
+
+
+def test_the_timing_command_times_traces_after_the_load(logdir, capsys):
+    timing.main([str(logdir), "--tokens", "30", "--repeats", "2"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"run {LSTM_RUN} (lstm): 30 tokens", out
+    assert out[1].startswith("first trace (loads the SavedModel): ") and out[1].endswith(" s")
+    assert out[2].startswith("trace after load, 2 requests: median "), out
 
 
 def test_a_character_task_reads_every_character_and_lists_the_unknown_ones():

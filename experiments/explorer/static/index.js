@@ -82,7 +82,7 @@ function drawHeatmap(canvas, readout, tokens, matrix, units) {
   const time = matrix.length, n = time ? matrix[0].length : 0;
   const rows = units.length ? units : [...Array(n).keys()];
   const cell = Math.max(3, Math.min(24, Math.floor(900 / Math.max(1, time))));
-  const height = Math.max(3, Math.min(14, Math.floor(480 / Math.max(1, rows.length))));
+  const height = Math.max(3, Math.min(24, Math.floor(480 / Math.max(1, rows.length))));
   canvas.width = time * cell; canvas.height = rows.length * height;
   const context = canvas.getContext("2d");
   const scale = scaleFor([matrix]);
@@ -97,7 +97,8 @@ function drawHeatmap(canvas, readout, tokens, matrix, units) {
     if (t < 0 || t >= time || r < 0 || r >= rows.length) return;
     readout.textContent = `unit ${rows[r]}, t=${t} “${tokens[t]}”: ${matrix[t][rows[r]]}`;
   };
-  readout.textContent = `${rows.length} units × ${time} steps; hover for a value`;
+  const range = scale.signed ? `red ${fmt(scale.low)} · white 0 · blue ${fmt(scale.high)}` : "white 0 · blue 1";
+  readout.textContent = `${rows.length} units × ${time} steps (${range}); hover for a value`;
 }
 
 // Curves over time: one per series, each {name, values}, on a shared vertical axis.
