@@ -4,8 +4,9 @@
 - `docs.txt`: the Python documentation that ships with the standard library
   (`pydoc_data.topics`), repeated up to `--text-mb` megabytes when asked;
 - `reviews.csv`, `reviews.parquet`, `reviews.jsonl`: short restaurant reviews (`text`) and their
-  verdict (`label`, pos/neg). The verdict is the sentiment of the last clause: after "but" the
-  first clause no longer counts, so the model must keep or drop what it read (the gates' job);
+  verdict (`label`, pos/neg): the last clause's sentiment, turned round by a denying opener
+  ("nobody says ...") in the first clause; after "but" the first clause no longer counts, so the
+  model must keep or drop what it read (the gates' job) and hold it through a tail of noise;
 - `sensors.csv`: long-format numeric sequences, one row per (`id`, `time`), features `temp` and
   `vibration`, a `split` column, a class label `state` (`fault` when a vibration spike occurs in
   the first half of the sequence) and a value label `load` (the sequence's mean temperature).
@@ -23,24 +24,31 @@ import pandas as pd
 GOOD = ("good", "great", "tasty", "lovely")
 BAD = ("bad", "cold", "bland", "awful")
 THINGS = ("the food", "the service", "the soup", "the staff", "the wine", "the room")
-FILLER = ("really", "quite", "honestly", "today", "as usual")
+SAYS = ("i think", "everyone says", "i would say")
+DENIES = ("i do not think", "nobody says", "i would never say")
+TAIL = ("when", "we", "went", "there", "on", "a", "rainy", "tuesday", "with", "friends", "again")
 
 
 def reviews(n: int, seed: int = 0) -> pd.DataFrame:
-    """`n` reviews: columns `text` (str) and `label` (`"pos"` / `"neg"`)."""
+    """`n` reviews: columns `text` (str) and `label` (`"pos"` / `"neg"`).
+
+    "<opener> <thing> was <word>[, but <thing> was <word>], <0-40 tail words>": the verdict is
+    the last clause's word, turned round by a denying opener ("nobody says") in the first
+    clause; the tail after it is noise to remember across.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
-        first = rng.random() < 0.5
-        clause = (
-            f"{rng.choice(THINGS)} was {rng.choice(FILLER)} {rng.choice(GOOD if first else BAD)}"
-        )
+        denied, good = rng.random() < 0.5, rng.random() < 0.5
+        opener = rng.choice(DENIES if denied else SAYS)
+        text = f"{opener} {rng.choice(THINGS)} was {rng.choice(GOOD if good else BAD)}"
+        positive = good != denied
         if rng.random() < 0.5:
-            second = rng.random() < 0.5
-            word = rng.choice(GOOD if second else BAD)
-            clause += f", but {rng.choice(THINGS)} was {rng.choice(FILLER)} {word}"
-            first = second
-        rows.append({"text": clause.capitalize() + ".", "label": "pos" if first else "neg"})
+            positive = rng.random() < 0.5
+            text += f", but {rng.choice(THINGS)} was {rng.choice(GOOD if positive else BAD)}"
+        tail = " ".join(rng.choice(TAIL, size=rng.integers(0, 41)))
+        text = f"{text}, {tail}" if tail else text
+        rows.append({"text": text.capitalize() + ".", "label": "pos" if positive else "neg"})
     return pd.DataFrame(rows)
 
 
