@@ -250,6 +250,14 @@ function build() {
   $.epoch.addEventListener("input", redrawProbe);
 }
 
+// The step a probe example marks as the one that matters: context_switch's but/and, adding's
+// first marker, copy's delimiter; null when the task marks none.
+function markedStep(example) {
+  const marks = example.marks;
+  const steps = marks.switch || marks.markers || marks.delimiter;
+  return steps && steps.length ? steps[0] : null;
+}
+
 function currentMatrix() {
   const gates = state.trace && state.trace.gates[state.layer];
   return gates ? gates[state.gate] : null;
@@ -344,8 +352,8 @@ async function trace() {
     $.status.textContent = `${body.tokens.length} steps traced in ${(body.seconds * 1000).toFixed(0)} ms`;
     const words = body.tokens;
     const but = words.indexOf("but");
-    const mark = run.examples[0] && run.examples[0].marks.switch;
-    state.switchStep = but >= 0 ? but : mark && mark[0] < words.length ? mark[0] : 0;
+    const mark = run.examples[0] && markedStep(run.examples[0]);
+    state.switchStep = but >= 0 ? but : mark != null && mark < words.length ? mark : 0;
     redraw();
   } catch (error) {
     if (serial !== state.serial) return;
@@ -411,7 +419,7 @@ function redrawProbe() {
   const tokens = example.tokens || matrix.map((_, t) => String(t));
   const step = probe.steps[index];
   $.epochLabel.textContent = `step ${step} (epoch ${step + 1}), ${index + 1} of ${probe.steps.length} logged`;
-  const mark = example.marks.switch ? example.marks.switch[0] : null;
+  const mark = markedStep(example);
   const units = state.units.filter((u) => matrix.length && u < matrix[0].length);
   drawStrip($.probeStrip, tokens, matrix, units, { mark });
   drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units);
