@@ -25,6 +25,7 @@ from tensorboard.plugins.image import metadata as image_metadata
 
 from experiments import gate_plots, gates
 from layers import GateTracer
+from layers.tracing import check_traceable
 
 
 def histogram(tag: str, values: np.ndarray, buckets: int = 30) -> None:
@@ -201,6 +202,7 @@ class GateTensorBoard(keras.callbacks.Callback):
         return checked
 
     def on_train_begin(self, logs=None) -> None:
+        check_traceable(self.model)  # a model it cannot trace fails now, not after an epoch
         self._tracer = None  # made at the first trace: a Sequential without `Input` is built
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
 

@@ -154,7 +154,8 @@ class _Calls:
 
 
 def _model_kind(model: keras.Model) -> str:
-    """ "functional" or "sequential"; a subclassed model (no graph of layers) is refused."""
+    """Whether `model` is "functional" or "sequential"; a subclassed model (no graph of
+    layers to follow) is refused."""
     if isinstance(model, keras.Sequential):
         return "sequential"
     if isinstance(model, Functional):
@@ -164,6 +165,32 @@ def _model_kind(model: keras.Model) -> str:
         "in Python code that cannot be followed; GateTracer needs a functional or Sequential "
         "model (sub-models of either kind may be nested)."
     )
+
+
+def _nested_models(layer: keras.layers.Layer, path: str) -> list[tuple[str, keras.Model]]:
+    """`[(path, model)]` of the models nested in `layer` (at any depth) that hold a recurrent
+    layer."""
+    found = []
+    for inner in _inner_layers(layer):
+        inner_path = f"{path}/{inner.name}" if path else inner.name
+        if isinstance(inner, keras.Model) and holds_recurrent(inner):
+            found.append((inner_path, inner))
+        found += _nested_models(inner, inner_path)
+    return found
+
+
+def check_traceable(model: keras.Model) -> None:
+    """Raise a `ValueError` that says why, unless `GateTracer` can follow `model`: a functional
+    or Sequential model (nested ones of either kind too) with a recurrent layer. Needs no
+    weights, so a model can be checked before it is built."""
+    for _, nested in [("", model), *_nested_models(model, "")]:
+        _model_kind(nested)
+    if not holds_recurrent(model):
+        raise ValueError(
+            f"Model `{model.name}` has no recurrent layer to trace; expected gatelab's or "
+            "Keras's SimpleRNN, LSTM or GRU (also inside Bidirectional, TimeDistributed or "
+            "a nested model)."
+        )
 
 
 def _time_distributed(call: dict) -> dict:
@@ -201,14 +228,8 @@ class GateTracer:
     """
 
     def __init__(self, model: keras.Model):
-        _model_kind(model)
+        check_traceable(model)
         found = _recurrent_paths(model, "")
-        if not found:
-            raise ValueError(
-                f"Model `{model.name}` has no recurrent layer to trace; expected gatelab's or "
-                "Keras's SimpleRNN, LSTM or GRU (also inside Bidirectional, TimeDistributed or "
-                "a nested model)."
-            )
         self.model = model
         self.names = [path for path, _ in found]
         self.layers = [layer for _, layer in found]
@@ -216,20 +237,9 @@ class GateTracer:
         # Layer path → the cell that computes its trace (ours, also for Keras's built-ins).
         self.cells = {path: tracer.cell for path, tracer in self._tracers.items()}
         self._calls = {}  # model path → `_Calls` of a functional model
-        for path, layer in [("", model), *self._containers(model, "")]:
+        for path, layer in [("", model), *_nested_models(model, "")]:
             if _model_kind(layer) == "functional":
                 self._calls[path] = _Calls(layer)
-
-    def _containers(self, layer: keras.layers.Layer, path: str) -> list[tuple[str, keras.Model]]:
-        """`[(path, model)]` of the models nested in `layer` that hold a recurrent layer."""
-        found = []
-        for inner in _inner_layers(layer):
-            inner_path = f"{path}/{inner.name}" if path else inner.name
-            if isinstance(inner, keras.Model) and holds_recurrent(inner):
-                _model_kind(inner)
-                found.append((inner_path, inner))
-            found += self._containers(inner, inner_path)
-        return found
 
     def _sync(self) -> None:
         for layer, path in zip(self.layers, self.names, strict=True):

@@ -143,7 +143,7 @@ def test_nested_models_and_a_sequential_without_input_match_numpy():
     assert_gates(traced["stack/gru"], numpy_gates("gru", gru, h, mask))
 
 
-def test_a_subclassed_model_is_refused_with_the_reason():
+def test_a_subclassed_model_or_one_without_recurrent_layer_is_refused_with_the_reason():
     class Mine(keras.Model):
         def __init__(self):
             super().__init__()
@@ -153,9 +153,18 @@ def test_a_subclassed_model_is_refused_with_the_reason():
             return self.lstm(x)
 
     model = Mine()
-    model(np.zeros((1, 3, 2), "float32"))
+    x = np.zeros((2, 3, 2), "float32")
+    model(x)
     with pytest.raises(ValueError, match="subclassed.*functional or Sequential"):
         layers.GateTracer(model)
+    model.compile("sgd", "mse")
+    callback = GateTensorBoard("logs", probe=x, every_n_epochs=0)
+    with pytest.raises(ValueError, match="subclassed"):  # before the first epoch
+        model.fit(x, np.zeros((2, 2)), epochs=1, callbacks=[callback], verbose=0)
+    assert not model.optimizer.iterations.numpy()
+    dense = keras.Sequential([keras.Input((3, 2)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="no recurrent layer to trace"):
+        layers.GateTracer(dense)
 
 
 def test_the_callback_on_a_two_input_model_with_ours_and_wrappers(tmp_path):
