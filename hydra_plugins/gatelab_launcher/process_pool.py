@@ -206,15 +206,28 @@ class ProcessPoolLauncher(Launcher):
 
     def _lost(self, idx: int, overrides: Sequence[str], reason: str) -> JobReturn:
         """The result of a job whose worker died, passed through the job-end callbacks."""
-        config = _job_config(self.hydra_context, self.config, overrides, idx)
-        output_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
-        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-            config.hydra.runtime.output_dir = str(output_dir.resolve())
-        HydraConfig.instance().set_config(config)
-        ret = JobReturn(overrides=list(overrides), hydra_cfg=config, status=JobStatus.FAILED)
-        ret.cfg = copy.deepcopy(config)
-        with read_write(ret.cfg), open_dict(ret.cfg):
-            del ret.cfg["hydra"]
-        ret.return_value = WorkerLostError(reason)
-        self.hydra_context.callbacks.on_job_end(config=config, job_return=ret)
-        return ret
+        return lost_job(self.hydra_context, self.config, overrides, idx, WorkerLostError(reason))
+
+
+def lost_job(
+    hydra_context: HydraContext,
+    config: DictConfig,
+    overrides: Sequence[str],
+    idx: int,
+    error: BaseException,
+) -> JobReturn:
+    """A failed result for a job that never returned one (its process died), passed through the
+    job-end callbacks as if the job had raised `error` (the sweep's callback records it).
+    Also used by the Slurm launcher (`slurm.py`) for a job Slurm ended."""
+    config = _job_config(hydra_context, config, overrides, idx)
+    output_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+        config.hydra.runtime.output_dir = str(output_dir.resolve())
+    HydraConfig.instance().set_config(config)
+    ret = JobReturn(overrides=list(overrides), hydra_cfg=config, status=JobStatus.FAILED)
+    ret.cfg = copy.deepcopy(config)
+    with read_write(ret.cfg), open_dict(ret.cfg):
+        del ret.cfg["hydra"]
+    ret.return_value = error
+    hydra_context.callbacks.on_job_end(config=config, job_return=ret)
+    return ret
