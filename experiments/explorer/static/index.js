@@ -142,6 +142,10 @@ function showPrediction(container, prediction, target) {
       el("span", { class: "class best", "data-value": String(prediction.value), text: fmt(prediction.value) }));
   }
   if (target != null) container.append(el("span", { class: "label", text: ` · target ${target}` }));
+  if (prediction.steps) {
+    const steps = prediction.steps.map((s) => (typeof s === "number" ? fmt(s) : s));
+    container.append(el("div", { class: "steps", text: `at every step: ${steps.join(" ")}` }));
+  }
 }
 
 // ---------------------------------------------------------------- units
