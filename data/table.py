@@ -59,7 +59,8 @@ class TableTask(Task):
 
     Either `text_column` (one row per sequence, tokenised by `data.own.tokenize`, vocabulary
     from the training split only, most frequent first) or `id_column` + `feature_columns` (long
-    format: one row per step, ordered by `time_column` or else by file order; features
+    format: one row per step, ordered by `time_column` (numbers, or dates and times) or else by
+    file order; features
     standardised with the training split's mean and standard deviation, per column).
     Sequences are right-padded to the longest one (at most `max_len`, keeping the `keep` end of
     longer ones): token id 0, or all-zero feature steps, which a last input channel `present`
@@ -216,6 +217,20 @@ class TableTask(Task):
             )
         return values
 
+    def _times(self, table: pd.DataFrame) -> np.ndarray:
+        """`(rows,)` float64 sort keys of the time column: numbers, or dates and times (which
+        pandas parses) as nanoseconds."""
+        column = self.columns["time"]
+        values = table[column]
+        if not pd.api.types.is_numeric_dtype(values):
+            try:
+                dates = pd.to_datetime(values, format="mixed")
+            except (ValueError, TypeError):
+                dates = None  # not dates either: `_numeric` names the first bad value
+            if dates is not None and not dates.isna().any():
+                return dates.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
+        return self._numeric(table, column, "time_column")
+
     def _long_sequences(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """x `(n, time, features)` float64 (not yet standardised) from long-format rows."""
         features = np.stack(
@@ -228,14 +243,15 @@ class TableTask(Task):
                 f"data.id_column={self.columns['id']!r}: missing id at {_row(row)} of {self.path}"
             )
         if self.columns["time"] is not None:
-            time = self._numeric(table, self.columns["time"], "time_column")
+            time = self._times(table)
             order = np.lexsort((time, codes))
             same = (np.diff(codes[order]) == 0) & (np.diff(time[order]) == 0)
             if same.any():
                 row = order[np.flatnonzero(same)[0] + 1]
                 raise DataError(
                     f"data.time_column={self.columns['time']!r}: sequence "
-                    f"{_plain(ids[codes[row]])!r} has time {time[row]:g} twice "
+                    f"{_plain(ids[codes[row]])!r} has time "
+                    f"{_plain(table[self.columns['time']].iloc[row])!r} twice "
                     f"({_row(int(row))} of {self.path}); allowed: one row per sequence and "
                     "time step"
                 )

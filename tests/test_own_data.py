@@ -280,6 +280,20 @@ def test_long_format_rows_in_any_order_become_standardised_sequences(files):
     assert task.spec.padded and task.spec.input_dim == 3
 
 
+def test_a_time_column_of_dates_orders_the_steps(tmp_path):
+    rows = "id,when,v,state,split\n" + "".join(
+        f"{i},{when},{v},{'ab'[i % 2]},{('train', 'val', 'test')[i % 3]}\n"
+        for i in range(6)
+        for when, v in (("2024-01-02 10:00", 2), ("2024-01-01", 1), ("2024-01-03 08:30", 3))
+    )
+    arguments = {**SENSORS, "time_column": "when", "feature_columns": ["v"]}
+    task = TableTask(path=write(tmp_path / "d.csv", rows), **arguments)
+    assert task.splits()["train"].x[0, :, 0].tolist() == pytest.approx([-1.2247, 0, 1.2247], 1e-3)
+    twice = rows + "0,2024-01-01 00:00,5,a,train\n"
+    with pytest.raises(ValueError, match="sequence 0 has time '2024-01-01 00:00' twice"):
+        TableTask(path=write(tmp_path / "d2.csv", twice), **arguments)
+
+
 def test_targets_are_inferred_and_overridable_with_numpy_metrics(files, tmp_path):
     task = TableTask(path=str(files["sensors.csv"]), **{**SENSORS, "label_column": "load"})
     assert task.spec.primary_metric == "mse" and task.spec.n_outputs == 1
