@@ -125,7 +125,13 @@ class TableTask(Task):
             "split": split_column,
         }
         super().__init__()
-        self.path = resolve_paths("data.path", path)[0]
+        paths = resolve_paths("data.path", path)
+        if len(paths) > 1:
+            raise DataError(
+                f"data.path: names {len(paths)} files ({paths[0]}, {paths[1]}, ...); allowed: one "
+                "table (join them into one file, or sweep: data.path=a.csv,b.csv)"
+            )
+        self.path = paths[0]
         table = read_table("data.path", self.path)
         needed = [c for k, c in self.columns.items() if c is not None and k != "split"]
         check_columns("data.*_column", table, self.path, needed + (self.feature_columns or []))
@@ -262,15 +268,18 @@ class TableTask(Task):
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         step = np.arange(len(order)) - starts[sorted_codes]
         first_rows = order[starts]
-        label_codes = pd.factorize(table[self.columns["label"]])[0]  # (rows,) int, NaN → -1
-        varies = label_codes[order] != label_codes[first_rows][sorted_codes]
-        if varies.any():
-            row = int(order[np.flatnonzero(varies)[0]])
-            raise DataError(
-                f"data.label_column={self.columns['label']!r}: sequence "
-                f"{_plain(ids[codes[row]])!r} "
-                f"has more than one label ({_row(row)} of {self.path}); allowed: one per sequence"
-            )
+        for key in ("label", "split"):
+            column = self.columns[key]
+            if column not in table.columns:
+                continue
+            values = pd.factorize(table[column])[0]  # (rows,) int, NaN → -1
+            varies = values[order] != values[first_rows][sorted_codes]
+            if varies.any():
+                row = int(order[np.flatnonzero(varies)[0]])
+                raise DataError(
+                    f"data.{key}_column={column!r}: sequence {_plain(ids[codes[row]])!r} has "
+                    f"more than one {key} ({_row(row)} of {self.path}); allowed: one per sequence"
+                )
         width = (
             int(lengths.max()) if self.max_len is None else min(int(lengths.max()), self.max_len)
         )

@@ -198,6 +198,13 @@ BAD_TABLES = [  # (file name, content, task arguments beyond path, words the mes
         ["more than one label"],
     ),
     ("split.csv", "text,label,split\na,x,train\nb,x,dev\n", REVIEWS, ["'dev'", "train, val, test"]),
+    (
+        "two_splits.csv",
+        "id,time,temp,vibration,state,split\n7,0,1,1,a,train\n7,1,1,1,a,test\n",
+        SENSORS,
+        ["sequence 7 has more than one split"],
+    ),
+    ("*.csv", None, REVIEWS, ["names 2 files", "one table"]),
 ]
 
 
@@ -205,6 +212,9 @@ BAD_TABLES = [  # (file name, content, task arguments beyond path, words the mes
 def test_a_bad_table_is_refused_in_one_line_naming_the_problem(
     tmp_path, name, content, arguments, words
 ):
+    if "*" in name:  # a pattern that matches two tables
+        write(tmp_path / "a.csv", "text,label\nhi,x\n")
+        write(tmp_path / "b.csv", "text,label\nho,x\n")
     path = tmp_path / name if content is None else write(tmp_path / name, content)
     with pytest.raises(ValueError) as caught:
         TableTask(path=str(path), **arguments)
