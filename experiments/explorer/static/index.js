@@ -225,6 +225,7 @@ function build() {
         ($.epochLabel = el("span", { id: "epoch-label", class: "info" })),
       ]),
       ($.probeInfo = el("div", { id: "probe-info", class: "info" })),
+      ($.probeCurve = el("canvas", { id: "probe-curve" })),
       ($.probePrediction = el("div", { id: "probe-prediction", class: "prediction" })),
       ($.probeStrip = el("div", { id: "probe-strip", class: "strip" })),
       ($.probeHeatmap = el("canvas", { id: "probe-heatmap" })),
@@ -429,14 +430,25 @@ function redrawProbe() {
   drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units);
   const predictions = probe.predictions[index];
   showPrediction($.probePrediction, predictions && predictions[ex], example.target);
-  if (mark != null) {
-    const values = unitMean(matrix, units);
-    const rest = values.filter((_, t) => t !== mark);
-    $.probeInfo.textContent = `${state.gate} at “${tokens[mark]}” (t=${mark}): ${fmt(values[mark])}; ` +
-      `mean elsewhere ${fmt(rest.reduce((a, b) => a + b, 0) / Math.max(1, rest.length))}`;
-  } else {
+  $.probeCurve.hidden = mark == null;
+  if (mark == null) {
     $.probeInfo.textContent = "";
+    return;
   }
+  // The gate at the marked step and elsewhere, at every logged epoch: how the behaviour formed.
+  const atMark = [], elsewhere = [];
+  for (const matrices of probe.values) {
+    const values = unitMean(matrices[ex], units);
+    const rest = values.filter((_, t) => t !== mark);
+    atMark.push(values[mark]);
+    elsewhere.push(rest.reduce((a, b) => a + b, 0) / Math.max(1, rest.length));
+  }
+  $.probeInfo.textContent = `${state.gate} at “${tokens[mark]}” (t=${mark}): ${fmt(atMark[index])}; ` +
+    `mean elsewhere ${fmt(elsewhere[index])} · the curves: both over the ${probe.steps.length} logged epochs`;
+  drawCurves($.probeCurve, [
+    { name: `${state.gate} at “${tokens[mark]}”`, values: atMark },
+    { name: `${state.gate} elsewhere`, values: elsewhere },
+  ]);
 }
 
 export async function render() {
