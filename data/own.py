@@ -159,10 +159,11 @@ def read_table(key: str, path: Path) -> pd.DataFrame:
     return table
 
 
-def check_columns(key: str, table: pd.DataFrame, path: Path, names: Iterable[str]) -> None:
-    """Raise `DataError` naming the first of `names` that `table` lacks, and the columns present."""
+def check_columns(table: pd.DataFrame, path: Path, wanted: Iterable[tuple[str, str]]) -> None:
+    """Raise `DataError` naming the first `(key, column)` of `wanted` that `table` lacks, and the
+    columns present."""
     present = [str(c) for c in table.columns]
-    for name in names:
+    for key, name in wanted:
         if name not in table.columns:
             raise DataError(
                 f"{key}={name!r}: no such column in {path}; columns present: {', '.join(present)}"

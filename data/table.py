@@ -133,8 +133,9 @@ class TableTask(Task):
             )
         self.path = paths[0]
         table = read_table("data.path", self.path)
-        needed = [c for k, c in self.columns.items() if c is not None and k != "split"]
-        check_columns("data.*_column", table, self.path, needed + (self.feature_columns or []))
+        wanted = [(f"data.{k}_column", c) for k, c in self.columns.items() if k != "split" and c]
+        wanted += [("data.feature_columns", c) for c in self.feature_columns or []]
+        check_columns(table, self.path, wanted)
         self._build(table)
 
     def _build(self, table: pd.DataFrame) -> None:

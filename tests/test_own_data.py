@@ -165,7 +165,13 @@ def write(path: Path, content: str | bytes) -> str:
 BAD_TABLES = [  # (file name, content, task arguments beyond path, words the message must hold)
     ("missing.csv", None, REVIEWS, ["data.path", "no such file"]),
     ("x.xlsx", "a", REVIEWS, ["unknown table extension", ".parquet"]),
-    ("cols.csv", "words,label\nhi,a\n", REVIEWS, ["'text'", "columns present: words, label"]),
+    ("cols.csv", "words,label\nhi,a\n", REVIEWS, ["text_column='text'", "present: words, label"]),
+    (
+        "features.csv",
+        "id,time,temp,state\n1,0,1,a\n",
+        SENSORS,
+        ["data.feature_columns='vibration'", "columns present: id, time, temp, state"],
+    ),
     ("parse.csv", 'text,label\n"a b",x\n"c d",y,z\n', REVIEWS, ["cannot parse", "line 3"]),
     ("parse.jsonl", '{"text": "a", "label": 1}\n{"text": \n', REVIEWS, ["line 2", "JSON"]),
     ("parse.parquet", "not parquet", REVIEWS, ["cannot read it as parquet"]),
@@ -250,7 +256,7 @@ def test_the_command_line_exits_2_before_any_run_folder(files, tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
-        "error: data=table: data.*_column='review': no such column in "
+        "error: data=table: data.text_column='review': no such column in "
         f"{files['reviews.csv']}; columns present: text, label"
     )
     assert not run_dir.exists()
