@@ -283,15 +283,17 @@ class GateLogger(GateTensorBoard):
         self.seconds["fit" if self._in_fit else "end"] += time.perf_counter() - tic
 
     def _log_layer(self, layer: str, values: dict[str, np.ndarray], mask: np.ndarray) -> None:
-        if gates.RETENTION in values and set(gates.CONTEXT_SWITCH_POSITIONS) <= set(
-            self.stats.positions
-        ):
-            # `retention_...` for every gated cell; also the raw memory gate by its name.
-            memory = self._tracer.cells[layer].retention_gate
-            for name in dict.fromkeys(g for g in (gates.RETENTION, memory) if g in values):
-                means = gates.context_switch_means(values[name], mask, self.stats.positions)
-                for where, mean in means.items():
-                    tf.summary.scalar(f"context_switch/{layer}/{name}_{where}", mean)
+        """context_switch: `retention_...` for every gated cell; also the raw memory gate by
+        its name."""
+        positions = self.stats.positions
+        needed = set(gates.CONTEXT_SWITCH_POSITIONS)
+        if gates.RETENTION not in values or not needed <= set(positions):
+            return
+        memory = self._tracer.cells[layer].retention_gate
+        for name in dict.fromkeys(g for g in (gates.RETENTION, memory) if g in values):
+            means = gates.context_switch_means(values[name], mask, positions)
+            for where, mean in means.items():
+                tf.summary.scalar(f"context_switch/{layer}/{name}_{where}", mean)
 
     def _log_extra(self, traced) -> None:
         tf.summary.text(
