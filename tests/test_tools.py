@@ -92,7 +92,7 @@ def colours(image: Image.Image) -> int:
     return len(np.unique(np.asarray(image).reshape(-1, 3), axis=0))
 
 
-def test_docs_screenshots_draws_both_pictures_from_a_sweep(compose_cfg, tmp_path):
+def test_docs_screenshots_draws_its_three_pictures_from_a_sweep(compose_cfg, tmp_path):
     if shutil.which("chromium") is None:
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium (.ci/run does)")
