@@ -139,9 +139,12 @@ def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, t
     standardised = np.concatenate(
         [(raw - stats["mean"]) / stats["std"] * present, present], axis=-1
     )
+    from experiments.export import main as export  # the re-export reads preprocessing.json
+
+    reexported = export([str(sweep["own_long"]), "--out", str(tmp_path / "long")])
     cases.append(
         {
-            "dir": str(sweep["own_long"] / "saved_model"),
+            "dir": str(reexported),
             "raw": raw.tolist(),
             "length": length.tolist(),
             "standardised": standardised.tolist(),
