@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 SERVE = "serve"
 GATES = "gates"
 SERVING_DEFAULT = "serving_default"
-SERVE_TEXT = "serve_text"
-SERVE_RAW = "serve_raw"
 OUTPUT_KEY = "outputs"
 FORMATS = ("tf_saved_model",)
 # Formats Keras's `model.export` knows that are not offered, and why.
@@ -217,74 +215,6 @@ def _write_atomically(archive, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class RawInput:
-    """The `serve_text` / `serve_raw` endpoint of a task's `preprocessing` (`Task.preprocessing`).
-
-    `text(strings)` tokenises `(batch,)` strings in the graph exactly as `data.own.tokenize` and
-    `data.own.encode_padded` did in training: `(batch, time)` int32 ids, time >= 1.
-    `features(x, length)` standardises `(batch, time, F)` raw features: `(batch, time, F + 1)`.
-    """
-
-    def __init__(self, preprocessing: dict) -> None:
-        import tensorflow as tf
-
-        self.prep = preprocessing
-        if preprocessing["kind"] == "tokens":
-            vocab = preprocessing["vocab"]
-            self.table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(vocab[2:], tf.string),
-                    tf.range(2, len(vocab), dtype=tf.int32),
-                ),
-                default_value=1,  # <unk>
-            )
-
-    def signature(self) -> list[tf.TensorSpec]:
-        import tensorflow as tf
-
-        if self.prep["kind"] == "tokens":
-            return [tf.TensorSpec((None,), tf.string, name="text")]
-        width = len(self.prep["mean"])
-        return [
-            tf.TensorSpec((None, None, width), tf.float32, name="features"),
-            tf.TensorSpec((None,), tf.int32, name="length"),
-        ]
-
-    def text(self, strings: tf.Tensor) -> tf.Tensor:
-        """`(batch,)` strings → `(batch, time)` int32 ids."""
-        import tensorflow as tf
-
-        from data.own import PUNCTUATION, WHITESPACE
-
-        prep = self.prep
-        strings = tf.strings.regex_replace(strings, "\r\n", "\n")
-        if prep["lowercase"]:
-            strings = tf.strings.lower(strings, encoding="utf-8")
-        if prep["tokens"] == "char":
-            pieces = tf.strings.unicode_split(strings, "UTF-8")  # (batch, None) ragged
-        else:
-            spaced = tf.strings.regex_replace(strings, PUNCTUATION, r" \1 ")
-            spaced = tf.strings.regex_replace(spaced, WHITESPACE, " ")
-            pieces = tf.strings.split(tf.strings.strip(spaced), sep=" ")
-            pieces = tf.ragged.boolean_mask(pieces, tf.strings.length(pieces) > 0)
-        ids = tf.ragged.map_flat_values(self.table.lookup, pieces)
-        if prep["max_len"] is not None:
-            ids = (
-                ids[:, : prep["max_len"]] if prep["keep"] == "start" else ids[:, -prep["max_len"] :]
-            )
-        dense = ids.to_tensor(default_value=0)  # (batch, time)
-        return tf.pad(dense, [[0, 0], [0, tf.maximum(1 - tf.shape(dense)[1], 0)]])
-
-    def features(self, x: tf.Tensor, length: tf.Tensor) -> tf.Tensor:
-        """`(batch, time, F)` raw values and `(batch,)` lengths → `(batch, time, F + 1)`."""
-        import tensorflow as tf
-
-        mean = tf.constant(self.prep["mean"], tf.float32)
-        std = tf.constant(self.prep["std"], tf.float32)
-        present = tf.sequence_mask(length, tf.shape(x)[1], dtype=tf.float32)[..., None]
-        return tf.concat([(x - mean) / std * present, present], axis=-1)
-
-
 def export_saved_model(
     model: keras.Model,
     out_dir: Path,
@@ -335,33 +265,15 @@ def export_saved_model(
         archive.add_endpoint(SERVE, serve, input_signature=signature)
         archive.add_endpoint(GATES, gates, input_signature=signature)
         if preprocessing is not None:
-            _add_raw_endpoint(archive, model, RawInput(preprocessing))
+            from experiments.raw_input import add_raw_endpoint
+
+            add_raw_endpoint(archive, model, preprocessing)
         # ExportArchive points `serving_default` at the first endpoint (`serve`) on its own.
         _write_atomically(archive, target)
     log.info(
         "SavedModel written to %s (endpoints: %s, %s, %s)", target, SERVE, SERVING_DEFAULT, GATES
     )
     return target
-
-
-def _add_raw_endpoint(
-    archive: keras.export.ExportArchive, model: keras.Model, raw: RawInput
-) -> None:
-    """`serve_text` (token tasks) or `serve_raw` (feature tasks) on `archive`."""
-    if raw.prep["kind"] == "tokens":
-        archive.track(raw.table)
-
-        def serve_text(text):
-            ids = raw.text(text)
-            return {OUTPUT_KEY: model(ids, training=False), "tokens": ids}
-
-        archive.add_endpoint(SERVE_TEXT, serve_text, input_signature=raw.signature())
-    else:
-
-        def serve_raw(features, length):
-            return {OUTPUT_KEY: model(raw.features(features, length), training=False)}
-
-        archive.add_endpoint(SERVE_RAW, serve_raw, input_signature=raw.signature())
 
 
 def load_preprocessing(run_dir: Path) -> dict | None:
