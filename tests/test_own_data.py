@@ -289,10 +289,9 @@ def test_long_format_rows_in_any_order_become_standardised_sequences(files):
     train = table[table.split == "train"]
     mean, std = train[["temp", "vibration"]].mean(), train[["temp", "vibration"]].std(ddof=0)
     assert task.feature_mean == pytest.approx(mean.to_numpy())
-    first = table[table.id == table[table.split == "train"].id.iloc[0]]
-    x = task.splits()["train"].x[0]  # (time, 3): the first training id in file order of ids
-    order = pd.read_csv(files["sensors.csv"]).id
-    first = table[table.id == order[order.isin(train.id)].iloc[0]]
+    x = task.splits()["train"].x[0]  # (time, 3): the training id met first in the file
+    ids = pd.read_csv(files["sensors.csv"]).id  # rows shuffled: `time` must order the steps
+    first = table[table.id == ids[ids.isin(train.id)].iloc[0]]
     expected = (first[["temp", "vibration"]] - mean) / std
     assert np.allclose(x[: len(first), :2], expected.to_numpy(), atol=1e-5)
     assert (x[: len(first), 2] == 1).all() and (x[len(first) :] == 0).all()
