@@ -16,6 +16,7 @@ from experiments.results.__main__ import build, main
 from experiments.results.claims import (
     beats,
     below_baseline,
+    faster_per_epoch,
     gate_low_at_but,
     reaches,
     same_within_noise,
@@ -130,6 +131,7 @@ def test_every_claim_is_judged_where_its_models_ran(document):
     not_run = {key for key, verdict in verdicts.items() if verdict == NOT_RUN}
     assert not_run == {
         ("repro_adding", "The GRU solves it too"),
+        ("repro_adding", "A GRU epoch takes less time than an LSTM epoch"),
         ("repro_text", "LSTM ≈ GRU"),
         ("repro_digits", "Pixel by pixel, the gated cells beat the tanh RNN"),
         ("gate_ablation", "Without the output activation the LSTM does worse"),
@@ -228,3 +230,17 @@ def test_below_baseline_and_gate_at_but():
     gates["retention_at_but"] = 0.95
     assert gate_low_at_but("lstm")(gates)[0] == NOT_REPRODUCED
     assert gate_low_at_but("gru")(gates)[0] == NOT_RUN
+
+
+def test_faster_per_epoch_compares_median_seconds_per_epoch():
+    ok = pd.DataFrame(
+        {
+            "model": ["gru", "gru", "lstm", "lstm"],
+            "train_seconds": [10, 40, 30, 30],
+            "epochs": [5, 10, 10, 5],
+        }
+    )  # per epoch: gru 2, 4 (median 3); lstm 3, 6
+    verdict, evidence = faster_per_epoch("gru", "lstm")(ok)
+    assert verdict == REPRODUCED and "gru 3.00, lstm 4.50" in evidence
+    assert faster_per_epoch("lstm", "gru")(ok)[0] == NOT_REPRODUCED
+    assert faster_per_epoch("gru", "rnn")(ok)[0] == NOT_RUN

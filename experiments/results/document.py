@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.results.stats import NOT_REPRODUCED, PARTLY
 from experiments.results.tables import PresetResult, baseline_numbers, model_order, with_axis
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -78,6 +79,27 @@ def headline(results: list[PresetResult], link: str = "") -> str:
     return markdown_table(["preset", "claim", "verdict"], rows)
 
 
+def shortfalls(results: list[PresetResult]) -> list[str]:
+    """The claims not (fully) reproduced, each with the budget it had here."""
+    missed = [(r, v) for r in results for v in r.verdicts if v.verdict in (PARTLY, NOT_REPRODUCED)]
+    if not missed:
+        return []
+    lines = [
+        "### Not (fully) reproduced at this scale",
+        "",
+        "The published experiments trained larger models for far longer than these CPU-sized "
+        "presets; the settings and criteria were not changed after the runs. Each claim below "
+        "with the budget it had here:",
+        "",
+    ]
+    for result, verdict in missed:
+        lines.append(
+            f"- {result.preset.name}, “{verdict.claim.text}” ({verdict.verdict}): "
+            f"{result.sweep.budget if result.sweep else 'not run'}."
+        )
+    return [*lines, ""]
+
+
 def command(name: str) -> str:
     """The command that (re)runs one preset into its fixed folder."""
     return f"python -m experiments.train experiment={name} hydra.sweep.dir=outputs/sweeps/{name}"
@@ -97,6 +119,7 @@ def _run_lines(result: PresetResult) -> list[str]:
         f"{_duration(sweep.last_finish - sweep.first_start)} from the first run's start to the "
         "last run's end (two jobs at a time; a resumed sweep counts its pause)."
     )
+    lines += ["", f"Budget per run: {sweep.budget}."]
     failed = runs[runs["status"] != "ok"]
     lines += [f"- `{r.run}`: {r.status}: {r.error}" for r in failed.itertuples()]
     return lines + [""]
@@ -192,6 +215,7 @@ def render(results: list[PresetResult], doc_dir: Path) -> str:
         "",
         headline(results, link=""),
         "",
+        *shortfalls(results),
     ]
     for result in results:
         lines += section(result, doc_dir)

@@ -21,6 +21,7 @@ class Sweep:
     runs: pd.DataFrame  # report.load_runs columns plus `variant` (None for tasks without one)
     first_start: float  # POSIX seconds: the earliest run's finish minus its training time
     last_finish: float  # POSIX seconds: the newest metrics.json
+    budget: str  # the training budget of the runs, in words (from a run's .hydra/config.yaml)
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -61,6 +62,23 @@ def _variant(run_dir: Path) -> str | None:
     return None
 
 
+def budget(run_dir: Path) -> str:
+    """`4,000 training sequences, up to 20 epochs (patience 8), 64 units, batch 64, lr 0.003`."""
+    try:
+        config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+        data, trainer, model = config["data"], config["trainer"], config["model"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return "unknown (no readable .hydra/config.yaml)"
+    n_train = data.get("n_train")
+    sequences = f"{n_train:,} training sequences" if n_train else "the task's training split"
+    patience = trainer.get("patience")
+    stopping = f" (early stopping, patience {patience})" if patience else ""
+    return (
+        f"{sequences}, up to {trainer['epochs']} epochs{stopping}, {model['units']} units, "
+        f"batch {trainer['batch_size']}, Adam at {trainer['learning_rate']}"
+    )
+
+
 def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
     """Every run of `sweep_dir` with its variant, and the span of time the runs took."""
     runs = load_runs(sweep_dir)
@@ -72,10 +90,12 @@ def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
         finish = (sweep_dir / row.run / outputs.METRICS).stat().st_mtime
         finishes.append(finish)
         starts.append(finish - float(row.train_seconds))
+    ok = runs[runs["status"] == "ok"]
     return Sweep(
         preset=preset,
         path=sweep_dir,
         runs=runs,
         first_start=min(starts, default=0.0),
         last_finish=max(finishes, default=0.0),
+        budget=budget(sweep_dir / ok["run"].iloc[0]) if not ok.empty else "no ok run",
     )
