@@ -93,6 +93,26 @@ def _rows(inputs) -> int:
     return len(keras.tree.flatten(inputs)[0])
 
 
+def _checked_rows(name: str, inputs) -> int:
+    """The number of examples in `inputs`, refused unless it is an array or a list / dict of
+    arrays with one first axis `n` >= 1 and no empty axis."""
+    leaves = [] if inputs is None else keras.tree.flatten(inputs)
+    if not leaves or any(len(getattr(leaf, "shape", ())) == 0 for leaf in leaves):
+        kinds = ", ".join(sorted({type(leaf).__name__ for leaf in leaves})) or "nothing"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected an array `(n, time)` "
+            f"or `(n, time, features)` (or a list or dict of arrays), got {type(inputs).__name__}"
+            f" holding {kinds}; pass numpy arrays (`np.asarray`)."
+        )
+    shapes = [tuple(leaf.shape) for leaf in leaves]
+    if any(0 in shape for shape in shapes) or len({shape[0] for shape in shapes}) > 1:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected at least one example "
+            f"and one step (every axis non-empty, one number of examples), got shapes {shapes}."
+        )
+    return shapes[0][0]
+
+
 class GateTensorBoard(keras.callbacks.Callback):
     """Traces every recurrent layer on a probe batch and writes what the gates do, for TensorBoard.
 
@@ -150,14 +170,15 @@ class GateTensorBoard(keras.callbacks.Callback):
             "images_every_n_epochs", images_every_n_epochs, 0
         )
         _positive_int("heatmap_examples", heatmap_examples, 1)
-        self._stats = _positive_int("probe examples", _rows(probe), 1)
+        self._stats = _checked_rows("probe", probe)
         if examples is None:
             self._inputs, self._shown = probe, range(min(heatmap_examples, self._stats))
         else:
+            shown = min(heatmap_examples, _checked_rows("examples", examples))
             self._inputs = keras.tree.map_structure(
                 lambda a, b: np.concatenate([np.asarray(a), np.asarray(b)]), probe, examples
             )
-            self._shown = range(self._stats, self._stats + min(heatmap_examples, _rows(examples)))
+            self._shown = range(self._stats, self._stats + shown)
         self._labels = self._check_labels(vocabulary, tokens)
         self.positions = {} if positions is None else self._check_positions(positions)
         self._tracer: GateTracer | None = None
@@ -176,11 +197,13 @@ class GateTensorBoard(keras.callbacks.Callback):
             return [[str(t) for t in row] for row in tokens]
         if vocabulary is None:
             return None
-        ids = np.asarray(self._inputs)[list(self._shown)]
-        if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+        arrays = [np.asarray(a) for a in keras.tree.flatten(self._inputs)]
+        ids = arrays[0][list(self._shown)]
+        if len(arrays) > 1 or ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(
-                "`vocabulary` labels `(n, time)` integer token ids, got probe inputs of shape "
-                f"{ids.shape} and dtype {ids.dtype}; pass `tokens` instead."
+                "`vocabulary` labels one `(n, time)` input of integer token ids, got probe inputs "
+                f"of shapes {[a.shape for a in arrays]} and dtypes {[str(a.dtype) for a in arrays]}"
+                "; pass `tokens` instead."
             )
         if ids.size and (ids.min() < 0 or ids.max() >= len(vocabulary)):
             raise ValueError(
@@ -201,8 +224,34 @@ class GateTensorBoard(keras.callbacks.Callback):
             checked[name] = steps
         return checked
 
+    def _check_fits(self) -> None:
+        """The probe's arrays against the model's inputs: their number, their rank and, from
+        rank 3, their last axis (features). Other sizes are not compared: a Sequential without
+        `Input` is built with its first batch's, time included.
+
+        Checked once the model knows its inputs: before training, or for a Sequential without
+        `Input` (built by its first batch) before the first trace. Dict probes are left to Keras.
+        """
+        specs = list(self.model.inputs or []) if self.model.built else []
+        if not specs or isinstance(self._inputs, Mapping):
+            return
+        arrays = keras.tree.flatten(self._inputs)
+        wanted = [tuple(spec.shape) for spec in specs]
+        got = [tuple(np.shape(array)) for array in arrays]
+        fits = len(got) == len(wanted) and all(
+            len(g) == len(w) and (len(w) < 3 or w[-1] in (None, g[-1])) for g, w in zip(got, wanted)
+        )
+        if not fits:
+            raise ValueError(
+                f"The probe does not fit the model: probe shapes {got}, the model's inputs "
+                f"{wanted}. `probe` (and `examples`) must be model inputs with the same number "
+                "of axes and features, e.g. `(n, time)` token ids for an `Embedding`, "
+                "`(n, time, features)` values."
+            )
+
     def on_train_begin(self, logs=None) -> None:
         check_traceable(self.model)  # a model it cannot trace fails now, not after an epoch
+        self._check_fits()
         self._tracer = None  # made at the first trace: a Sequential without `Input` is built
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
@@ -226,7 +275,9 @@ class GateTensorBoard(keras.callbacks.Callback):
     def log(self, step: int, images: bool) -> None:
         """Trace the probe once and write the gate summaries at `step`: statistics always,
         heatmaps and saturation plots if `images`."""
-        self._tracer = self._tracer or GateTracer(self.model)
+        if self._tracer is None:
+            self._check_fits()
+            self._tracer = GateTracer(self.model)
         traced, masks = self._tracer(self._inputs, return_masks=True)
         retention = self._tracer.retention(traced)
         with self._writer.as_default(step=step):

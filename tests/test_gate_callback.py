@@ -211,12 +211,48 @@ def test_the_callback_on_a_two_input_model_with_ours_and_wrappers(tmp_path):
         ({"tokens": [["a"]]}, "1 rows of `tokens`, expected one per heatmap sequence \\(3\\)"),
         ({"vocabulary": ["<pad>", "a"]}, "ids span 0..9, outside the `vocabulary` of 2"),
         ({"positions": {"but": np.zeros(3, int)}}, "one integer step per probe example"),
-        ({"probe": np.zeros((4, 7, 2))}, "labels `\\(n, time\\)` integer token ids"),
+        ({"probe": np.zeros((4, 7, 2))}, "labels one `\\(n, time\\)` input of integer token"),
+        (
+            {"probe": [padded_tokens(4), np.zeros((4, 2))], "vocabulary": list("abcdefghij")},
+            "one `\\(n, time\\)` input .* shapes \\[\\(4, 7\\), \\(4, 2\\)\\]",
+        ),
+        (
+            {"probe": np.zeros((0, 7), "int32")},
+            "at least one example .* got shapes \\[\\(0, 7\\)\\]",
+        ),
+        (
+            {"probe": np.zeros((4, 0), "int32")},
+            "at least one example .* got shapes \\[\\(4, 0\\)\\]",
+        ),
+        ({"probe": [[1, 2], [3, 4]]}, "`probe`, expected an array .* got list holding int"),
+        ({"probe": None}, "`probe`, expected an array .* got NoneType"),
+        ({"examples": np.zeros((2, 0), "int32")}, "`examples`, expected at least one example"),
     ],
 )
 def test_bad_arguments_are_refused_with_what_is_allowed(kwargs, message):
     kwargs = {"probe": padded_tokens(4), **kwargs}
-    if kwargs["probe"].ndim == 3:
+    if getattr(kwargs["probe"], "ndim", 2) == 3:
         kwargs["vocabulary"] = ["a"]
     with pytest.raises(ValueError, match=message):
         GateTensorBoard("logs", **kwargs)
+
+
+def test_a_probe_that_does_not_fit_the_model_is_refused_before_it_is_traced(tmp_path):
+    """With `Input`, before the first epoch; a Sequential without `Input` (built by its first
+    batch, whose time length is no rule) at its first trace, not deep inside a traced layer."""
+    functional = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(2)])
+    functional.compile("sgd", "mse")
+    callback = GateTensorBoard(tmp_path, probe=np.zeros((4, 5, 2), "float32"))
+    with pytest.raises(ValueError, match=r"probe shapes \[\(4, 5, 2\)\], the model's inputs "):
+        functional.fit(np.zeros((4, 5, 3)), np.zeros((4, 2)), callbacks=[callback], verbose=0)
+    assert not functional.optimizer.iterations.numpy()
+
+    plain = keras.Sequential([keras.layers.Embedding(10, 4), keras.layers.LSTM(2, name="lstm")])
+    plain.compile("sgd", "mse")
+    x, y = padded_tokens(5), np.zeros((4, 2))
+    callback = GateTensorBoard(tmp_path, probe=np.zeros((4, 7, 3), "float32"))
+    with pytest.raises(ValueError, match=r"probe shapes \[\(4, 7, 3\)\], the model's inputs "):
+        plain.fit(x, y, epochs=2, callbacks=[callback], verbose=0)
+    longer = padded_tokens(6, (4, 11))  # another time length than the batches': allowed
+    plain.fit(x, y, callbacks=[GateTensorBoard(tmp_path / "ok", probe=longer)], verbose=0)
+    assert read_events(tmp_path / "ok")["gates/lstm/forget"][-1][1][:, 2].sum() == 4 * 11 * 2
