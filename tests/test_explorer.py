@@ -170,6 +170,7 @@ def test_trace_of_values_on_a_feature_task_with_keras_layers(client, logdir):
         ({"run": LSTM_RUN, "values": "[[1, 2]]"}, "reads text, not values"),
         ({"run": ADDING_RUN, "text": "1 2"}, "reads features, not text: send `values`"),
         ({"run": ADDING_RUN, "values": "[[1, 2"}, "`values` is not a JSON array of shape"),
+        ({"run": ADDING_RUN, "values": "[" * 5000}, "`values` is not a JSON array of shape"),
         ({"run": ADDING_RUN, "values": "[[1, 2, 3]]"}, "`values` has shape (1, 3); expected"),
         ({"run": ADDING_RUN, "values": "[]"}, "the input is empty: type at least one step"),
         ({"run": ADDING_RUN, "values": "[[1, NaN]]"}, "NaN or infinity"),

@@ -79,7 +79,7 @@ def parse_values(task: dict[str, Any], raw: str) -> np.ndarray:
     expected = f"a JSON array of shape (time, {features}), e.g. [[0.5, 1], [0.2, 0]]"
     try:
         values = np.asarray(json.loads(raw), dtype=np.float64)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[..." nesting
         raise InputError(f"`values` is not {expected}: {exc}") from None
     if values.size == 0:
         _check_length(0, "step")
