@@ -3,10 +3,14 @@ runs (a werkzeug test client), and its tab in a real TensorBoard driven by headl
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import json
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -14,7 +18,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from tensorboard import default
+from tensorboard import default, program
 
 from data.base import Split
 from data.context_switch import ID, ContextSwitchTask
@@ -38,13 +42,18 @@ BASE = [o for o in TINY if not o.startswith("logger=")] + [
 RUNS = {
     "lstm": ["model=lstm"],
     # A feature task, with Keras's built-in GRU (two layers): traced through the SavedModel.
-    "adding": ["data=adding", "data.seq_len=12", "model=keras_gru", "model.num_layers=2"],
+    # One epoch: only the LSTM's logged epochs are compared.
+    "adding": [
+        *["data=adding", "data.seq_len=12", "model=keras_gru", "model.num_layers=2"],
+        "trainer.epochs=1",
+    ],
 }
 
 
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory) -> Path:
-    """A logdir with two tiny runs trained by `experiments.train.train` (2 epochs each)."""
+    """A logdir with two tiny runs trained by `experiments.train.train` (the LSTM for 2 epochs,
+    the GRUs for 1)."""
     root = tmp_path_factory.mktemp("explorer")
     register_schemas()
     for name, overrides in RUNS.items():
@@ -65,6 +74,7 @@ def get(client, route: str, **query) -> tuple[int, dict]:
     return response.status_code, json.loads(response.get_data())
 
 
+@functools.cache
 def load(logdir: Path, run: str) -> keras.Model:
     return keras.saving.load_model(logdir / run / "model.keras")
 
@@ -123,7 +133,7 @@ def test_trace_of_a_sentence_equals_the_layers_trace(client, logdir):
             got = np.asarray(body["gates"][layer][gate])
             assert got.shape == (len(words), 8)
             np.testing.assert_allclose(got, value.numpy()[0], atol=2e-6, err_msg=gate)
-    logits = model.predict(x, verbose=0)[0]
+    logits = np.asarray(model(x, training=False))[0]
     probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     top = body["prediction"]["top"]
     assert len(top) == inputs.TOP_CLASSES
@@ -147,7 +157,7 @@ def test_trace_of_values_on_a_feature_task_with_keras_layers(client, logdir):
         for gate, value in gates.items():
             got = np.asarray(body["gates"][layer][gate])
             np.testing.assert_allclose(got, value.numpy()[0], atol=2e-6, err_msg=f"{layer}/{gate}")
-    predicted = float(model.predict(values[None], verbose=0)[0, 0])
+    predicted = float(np.asarray(model(values[None], training=False))[0, 0])
     np.testing.assert_allclose(body["prediction"]["value"], predicted, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(body["input"], values, rtol=1e-6)
 
@@ -273,51 +283,68 @@ def browser_or_skip() -> None:
         pytest.skip(f"needs {' and '.join(missing)}")
 
 
-def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(logdir, tmp_path):
+@contextlib.contextmanager
+def tensorboard_here(logdir: Path) -> Iterator[str]:
+    """The `tensorboard` program with every installed plugin over `logdir`, served by a thread of
+    this process (TensorFlow is imported already: seconds less than a new process), its URL.
+
+    Its Python loader reads the logdir once before serving; `tests/test_tools.py` opens the tab
+    in a `tensorboard` process with the default loader (the Rust data server).
+    """
+    board = program.TensorBoard(plugins=default.get_plugins())
+    board.configure(
+        argv=[None, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0"]
+        + ["--load_fast", "false", "--reload_interval", "0", "--reload_task", "blocking"]
+    )
+    server = board._make_server()  # what `launch()` serves, but one that can be shut down
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.get_url()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(logdir):
     browser_or_skip()
     from playwright.sync_api import expect, sync_playwright
 
-    from docs.screenshots import launch, serve
+    from docs.screenshots import launch
 
     words = SENTENCE.split()
     model = load(logdir, "lstm")
     forget = GateTracer(model)(np.array([[ID[w] for w in words]], np.int32))["rnn_0"]["forget"]
     forget = forget.numpy()[0]  # (time, units)
-    best = load_spec().labels[int(np.argmax(model.predict(np.array([[ID[w] for w in words]]))))]
-    server, url = serve(logdir, tmp_path / "tensorboard.log")
-    try:
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.goto(f"{url}#gate_explorer")
-            frame = page.frame_locator("iframe")
-            expect(frame.locator("#strip .token").first).to_be_visible(timeout=60_000)
-            frame.locator("#run").select_option(LSTM_RUN)
-            expect(frame.locator("#gate")).to_have_value("forget")
-            frame.locator("#input").fill(SENTENCE)
-            frame.locator("#trace").click()
-            expect(frame.locator("#strip .word")).to_have_text(words)
-            frame.locator("#units").fill("3")
-            frame.locator("#units").press("Enter")
-            expect(frame.locator("#strip .value")).to_have_text([f"{v:.3f}" for v in forget[:, 3]])
-            shown = [
-                float(v)
-                for v in frame.locator("#strip .token").evaluate_all(
-                    "cells => cells.map(c => c.dataset.value)"
-                )
-            ]
-            np.testing.assert_allclose(shown, forget[:, 3], atol=2e-6)
-            expect(frame.locator("#prediction .best")).to_have_attribute("data-label", best)
-            frame.locator("#heatmap").hover(position={"x": 1, "y": 1})
-            readout = frame.locator("#readout").inner_text()
-            assert readout.startswith("unit 3, t=0 “alice”: "), readout
-            assert abs(float(readout.split(": ")[1]) - forget[0, 3]) < 2e-6
-            expect(frame.locator("#epoch")).to_have_attribute("max", "1")
-            expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
-            frame.locator("#epoch").fill("0")
-            expect(frame.locator("#epoch-label")).to_contain_text("step 0 (epoch 1)")
-            expect(frame.locator("#probe-strip .token")).not_to_have_count(0)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    best = load_spec().labels[int(np.argmax(model(np.array([[ID[w] for w in words]]))))]
+    with tensorboard_here(logdir) as url, sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(f"{url}#gate_explorer")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("#strip .token").first).to_be_visible(timeout=60_000)
+        frame.locator("#run").select_option(LSTM_RUN)
+        expect(frame.locator("#gate")).to_have_value("forget")
+        frame.locator("#input").fill(SENTENCE)
+        frame.locator("#trace").click()
+        expect(frame.locator("#strip .word")).to_have_text(words)
+        frame.locator("#units").fill("3")
+        frame.locator("#units").press("Enter")
+        expect(frame.locator("#strip .value")).to_have_text([f"{v:.3f}" for v in forget[:, 3]])
+        shown = [
+            float(v)
+            for v in frame.locator("#strip .token").evaluate_all(
+                "cells => cells.map(c => c.dataset.value)"
+            )
+        ]
+        np.testing.assert_allclose(shown, forget[:, 3], atol=2e-6)
+        expect(frame.locator("#prediction .best")).to_have_attribute("data-label", best)
+        frame.locator("#heatmap").hover(position={"x": 1, "y": 1})
+        readout = frame.locator("#readout").inner_text()
+        assert readout.startswith("unit 3, t=0 “alice”: "), readout
+        assert abs(float(readout.split(": ")[1]) - forget[0, 3]) < 2e-6
+        expect(frame.locator("#epoch")).to_have_attribute("max", "1")
+        expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
+        frame.locator("#epoch").fill("0")
+        expect(frame.locator("#epoch-label")).to_contain_text("step 0 (epoch 1)")
+        expect(frame.locator("#probe-strip .token")).not_to_have_count(0)
+        browser.close()
