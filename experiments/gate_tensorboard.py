@@ -225,9 +225,10 @@ class GateTensorBoard(keras.callbacks.Callback):
         return checked
 
     def _check_fits(self) -> None:
-        """The probe's arrays against the model's inputs: their number, their rank and, from
-        rank 3, their last axis (features). Other sizes are not compared: a Sequential without
-        `Input` is built with its first batch's, time included.
+        """The probe's arrays against the model's inputs: their number, their rank, from rank 3
+        their last axis (features), and their values: numbers for a numeric input, whole
+        numbers for an integer one (token ids). Other sizes are not compared: a Sequential
+        without `Input` is built with its first batch's, time included.
 
         Checked once the model knows its inputs: before training, or for a Sequential without
         `Input` (built by its first batch) before the first trace. Dict probes are left to Keras.
@@ -235,18 +236,18 @@ class GateTensorBoard(keras.callbacks.Callback):
         specs = list(self.model.inputs or []) if self.model.built else []
         if not specs or isinstance(self._inputs, Mapping):
             return
-        arrays = keras.tree.flatten(self._inputs)
-        wanted = [tuple(spec.shape) for spec in specs]
-        got = [tuple(np.shape(array)) for array in arrays]
+        arrays = [np.asarray(array) for array in keras.tree.flatten(self._inputs)]
+        wanted = [(tuple(spec.shape), str(spec.dtype)) for spec in specs]
+        got = [(array.shape, str(array.dtype)) for array in arrays]
         fits = len(got) == len(wanted) and all(
-            len(g) == len(w) and (len(w) < 3 or w[-1] in (None, g[-1])) for g, w in zip(got, wanted)
+            _fits(array, shape, dtype) for array, (shape, dtype) in zip(arrays, wanted)
         )
         if not fits:
             raise ValueError(
-                f"The probe does not fit the model: probe shapes {got}, the model's inputs "
-                f"{wanted}. `probe` (and `examples`) must be model inputs with the same number "
-                "of axes and features, e.g. `(n, time)` token ids for an `Embedding`, "
-                "`(n, time, features)` values."
+                f"The probe does not fit the model: probe (shape, dtype) {got}, the model's "
+                f"inputs {wanted}. `probe` (and `examples`) must be model inputs with the same "
+                "number of axes and features, e.g. `(n, time)` integer token ids for an "
+                "`Embedding`, `(n, time, features)` numbers."
             )
 
     def on_train_begin(self, logs=None) -> None:
@@ -353,6 +354,18 @@ class GateTensorBoard(keras.callbacks.Callback):
             meaning = gates.gate_meaning(gate, cell.retention_gate, cell.retention_keeps_at)
             title = f"{layer} · {gate} ({meaning}) · units × time"
             image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences))
+
+
+def _fits(array: np.ndarray, shape: tuple, dtype: str) -> bool:
+    """Whether `array` can be a model input of `shape` and `dtype` (see `_check_fits`)."""
+    if array.ndim != len(shape) or (len(shape) >= 3 and shape[-1] not in (None, array.shape[-1])):
+        return False
+    if dtype == "string":
+        return True
+    if array.dtype.kind not in "biuf":
+        return False
+    whole = array.dtype.kind != "f" or bool(np.all(np.mod(array, 1) == 0))
+    return whole or not dtype.startswith(("int", "uint"))
 
 
 def _real_length(mask_row: np.ndarray) -> int:

@@ -240,19 +240,32 @@ def test_bad_arguments_are_refused_with_what_is_allowed(kwargs, message):
 def test_a_probe_that_does_not_fit_the_model_is_refused_before_it_is_traced(tmp_path):
     """With `Input`, before the first epoch; a Sequential without `Input` (built by its first
     batch, whose time length is no rule) at its first trace, not deep inside a traced layer."""
-    functional = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(2)])
-    functional.compile("sgd", "mse")
-    callback = GateTensorBoard(tmp_path, probe=np.zeros((4, 5, 2), "float32"))
-    with pytest.raises(ValueError, match=r"probe shapes \[\(4, 5, 2\)\], the model's inputs "):
-        functional.fit(np.zeros((4, 5, 3)), np.zeros((4, 2)), callbacks=[callback], verbose=0)
-    assert not functional.optimizer.iterations.numpy()
+    tokens = keras.Input((None,), dtype="int32")
+    features = keras.Input((None, 3))
+    lstm = keras.layers.LSTM(2)
+    two = keras.Model(
+        [tokens, features], lstm(features) + lstm(keras.layers.Embedding(10, 3)(tokens))
+    )
+    two.compile("sgd", "mse")
+    x = [padded_tokens(5), np.zeros((4, 5, 3), "float32")]
+    for probe, shown in [
+        ([x[0], x[1][..., :2]], r"\(\(4, 5, 2\), 'float32'\)\], the model's inputs \["),
+        ([x[0]], r"\[\(\(4, 7\), 'int32'\)\], the model's inputs"),
+        ([x[1], x[0]], r"\[\(\(4, 5, 3\), 'float32'\), \(\(4, 7\), 'int32'\)\]"),
+        ([x[0] + 0.5, x[1]], r"\[\(\(4, 7\), 'float64'\), "),  # token ids must be whole
+        ([x[0].astype(str), x[1]], r"\[\(\(4, 7\), '<U"),
+    ]:
+        callback = GateTensorBoard(tmp_path, probe=probe)
+        with pytest.raises(ValueError, match=r"The probe does not fit the model: .*" + shown):
+            two.fit(x, np.zeros((4, 2)), callbacks=[callback], verbose=0)
+    assert not two.optimizer.iterations.numpy()
 
     plain = keras.Sequential([keras.layers.Embedding(10, 4), keras.layers.LSTM(2, name="lstm")])
     plain.compile("sgd", "mse")
-    x, y = padded_tokens(5), np.zeros((4, 2))
+    y = np.zeros((4, 2))
     callback = GateTensorBoard(tmp_path, probe=np.zeros((4, 7, 3), "float32"))
-    with pytest.raises(ValueError, match=r"probe shapes \[\(4, 7, 3\)\], the model's inputs "):
-        plain.fit(x, y, epochs=2, callbacks=[callback], verbose=0)
+    with pytest.raises(ValueError, match=r"probe \(shape, dtype\) \[\(\(4, 7, 3\), 'float32'\)\]"):
+        plain.fit(x[0], y, epochs=2, callbacks=[callback], verbose=0)
     longer = padded_tokens(6, (4, 11))  # another time length than the batches': allowed
-    plain.fit(x, y, callbacks=[GateTensorBoard(tmp_path / "ok", probe=longer)], verbose=0)
+    plain.fit(x[0], y, callbacks=[GateTensorBoard(tmp_path / "ok", probe=longer)], verbose=0)
     assert read_events(tmp_path / "ok")["gates/lstm/forget"][-1][1][:, 2].sum() == 4 * 11 * 2
