@@ -83,6 +83,11 @@ start() {  # start DIR
         wait_for 10 "munged answering" sh -c "munge -n | unmunge"
         cp /run/munge/munged.pid "$dir/munged.pid"  # ours: stop ends it
     fi
+    if scontrol ping >/dev/null 2>&1; then  # e.g. left by a killed test session
+        echo "cluster.sh: a slurmctld already answers on this host; stop it first" \
+            "(tests/slurm/cluster.sh stop ITS_DIR)" >&2
+        exit 1
+    fi
     slurmctld -f "$SLURM_CONF"
     wait_for 20 "slurmctld answering" scontrol ping
     slurmd -f "$SLURM_CONF"
