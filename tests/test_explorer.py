@@ -199,6 +199,18 @@ def test_bad_requests_get_400_with_what_was_wrong(client, query, expected):
         assert f"'{LSTM_RUN}'" in body["error"] and f"'{ADDING_RUN}'" in body["error"]
 
 
+def test_a_request_reads_only_its_own_runs_description(client, monkeypatch):
+    """A `trace` or `probe` costs the same however many runs the logdir holds."""
+    parsed = []
+    parse = summary.parse_description
+    monkeypatch.setattr(summary, "parse_description", lambda raw: parsed.append(raw) or parse(raw))
+    assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200
+    assert get(client, "probe", run=ADDING_RUN, layer="rnn_1", gate="reset")[0] == 200
+    assert len(parsed) == 2
+    assert get(client, "trace", run="nope/tb", text="alice")[0] == 400
+    assert len(parsed) == 2 + 2  # an unknown run: every description, to list the runs
+
+
 def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(client, logdir):
     status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="forget")
     assert status == 200, body
@@ -264,6 +276,14 @@ def test_a_character_task_reads_every_character_and_lists_the_unknown_ones():
     assert tokens == ["i", "f", "␣", "x", ":", "⏎", "␣", "␣", "y"]
     with pytest.raises(inputs.InputError, match="vocabulary: 'é', '€'. Allowed characters: ⏎ ␣ !"):
         inputs.encode_text(task, "café €é")
+
+    words = {"name": "table", "input_kind": "tokens", "characters": False}
+    words["vocab"] = ["<pad>", "<unk>", *(f"w{i}" for i in range(1000))]
+    with pytest.raises(inputs.InputError) as refused:
+        inputs.encode_text(words, "w1 w2000")
+    listed = str(refused.value).split("Allowed words: ")[1]
+    first = " ".join(f"w{i}" for i in range(inputs.MAX_LISTED))
+    assert listed.split(" … ") == [first, f"(1000 in all; the first {inputs.MAX_LISTED} listed)"]
 
 
 def browser_or_skip() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 MAX_STEPS = 1000  # longest input a `trace` accepts (tokens, characters or steps)
+MAX_LISTED = 300  # vocabulary entries an error message lists (own tables' can be 10,000s)
 TOP_CLASSES = 5
 VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}  # whitespace tokens shown as signs
 
@@ -60,7 +61,9 @@ def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str]]
     ids = typeable(task)
     unknown = list(dict.fromkeys(t for t in tokens if t not in ids))
     if unknown:
-        allowed = " ".join(visible(t) for t in ids)
+        allowed = " ".join(visible(t) for t in list(ids)[:MAX_LISTED])
+        if len(ids) > MAX_LISTED:
+            allowed += f" … ({len(ids)} in all; the first {MAX_LISTED} listed)"
         listed = ", ".join(repr(t) for t in unknown)
         raise InputError(f"not in the run's vocabulary: {listed}. Allowed {unit}s: {allowed}")
     x = np.array([[ids[t] for t in tokens]], dtype=np.int32)

@@ -87,10 +87,12 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             run_tag_filter=provider.RunTagFilter(runs=runs, tags=tags),
         )
 
-    def runs(self, request: wrappers.Request) -> dict[str, dict[str, Any]]:
-        """Run name → its listing entry, for every run with a readable run description."""
+    def runs(self, request: wrappers.Request, only: str | None = None) -> dict[str, dict[str, Any]]:
+        """Run name → its listing entry, for every run (or the run `only`) with a readable run
+        description."""
         listing = {}
-        for run, data in sorted(self._read(request, None, [summary.RUN_TAG], 1).items()):
+        wanted = None if only is None else [only]
+        for run, data in sorted(self._read(request, wanted, [summary.RUN_TAG], 1).items()):
             points = data.get(summary.RUN_TAG, [])
             description = summary.parse_description(points[-1].numpy.item()) if points else None
             if description is not None:
@@ -122,13 +124,14 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
     def _run(self, request: wrappers.Request) -> tuple[str, dict[str, Any]]:
         """The listing entry of the request's `run`, or `InputError` naming the runs there are."""
         run = request.args.get("run", "")
-        listing = self.runs(request)
-        if run not in listing:
+        entry = self.runs(request, only=run).get(run)  # one description read, not every run's
+        if entry is None:
+            listing = self.runs(request)
             known = (
                 ", ".join(repr(r) for r in listing) or "none (no run logged the explorer's data)"
             )
             raise inputs.InputError(f"unknown run {run!r}; the runs are: {known}")
-        return run, listing[run]
+        return run, entry
 
     # -- routes ---------------------------------------------------------------------------
 
