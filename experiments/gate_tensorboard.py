@@ -213,13 +213,22 @@ class GateTensorBoard(keras.callbacks.Callback):
         return [[str(vocabulary[i]) for i in row] for row in ids]
 
     def _check_positions(self, positions: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`positions` as arrays, each one integer step per probe example (inside the probe's
+        time axis, axis 1, when the probe is one array)."""
         checked = {}
+        arrays = keras.tree.flatten(self._inputs)
+        time = np.shape(arrays[0])[1] if len(arrays) == 1 and np.ndim(arrays[0]) > 1 else None
         for name, steps in positions.items():
             steps = np.asarray(steps)
             if steps.shape != (self._stats,) or not np.issubdtype(steps.dtype, np.integer):
                 raise ValueError(
                     f"`positions[{name!r}]` must hold one integer step per probe example, "
                     f"shape ({self._stats},), got shape {steps.shape} and dtype {steps.dtype}."
+                )
+            if time is not None and (steps.min() < 0 or steps.max() >= time):
+                raise ValueError(
+                    f"`positions[{name!r}]` holds steps {steps.min()}..{steps.max()}, outside "
+                    f"the probe's {time} steps (0..{time - 1})."
                 )
             checked[name] = steps
         return checked
