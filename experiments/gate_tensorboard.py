@@ -197,6 +197,11 @@ class GateTensorBoard(keras.callbacks.Callback):
             return [[str(t) for t in row] for row in tokens]
         if vocabulary is None:
             return None
+        if isinstance(vocabulary, Mapping) or not isinstance(vocabulary, Sequence | np.ndarray):
+            raise ValueError(
+                "`vocabulary` must list the token strings by id (e.g. "
+                f"`TextVectorization.get_vocabulary()`), got {type(vocabulary).__name__}."
+            )
         arrays = [np.asarray(a) for a in keras.tree.flatten(self._inputs)]
         ids = arrays[0][list(self._shown)]
         if len(arrays) > 1 or ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):

@@ -210,6 +210,7 @@ def test_the_callback_on_a_two_input_model_with_ours_and_wrappers(tmp_path):
         ({"heatmap_examples": 0}, "`heatmap_examples`, expected an integer >= 1, got 0"),
         ({"tokens": [["a"]]}, "1 rows of `tokens`, expected one per heatmap sequence \\(3\\)"),
         ({"vocabulary": ["<pad>", "a"]}, "ids span 0..9, outside the `vocabulary` of 2"),
+        ({"vocabulary": {"the": 1, "cat": 2}}, "must list the token strings by id .* got dict"),
         ({"positions": {"but": np.zeros(3, int)}}, "one integer step per probe example"),
         ({"positions": {"but": np.array([0, 1, 7, 2])}}, "steps 0..7, outside the probe's 7 steps"),
         ({"positions": {"but": np.array([0, -1, 2, 2])}}, "steps -1..2, outside the probe's 7"),
