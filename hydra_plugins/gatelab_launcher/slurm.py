@@ -14,8 +14,11 @@ backup). What differs is the wait for the jobs:
   one warning per sweep that says what it means.
 """
 
+import functools
 import logging
+import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Sequence
@@ -60,6 +63,27 @@ ConfigStore.instance().store(
 
 class SlurmJobError(RuntimeError):
     """Slurm ended a job without the result of its run."""
+
+
+class TimeLimitError(RuntimeError):
+    """The job reached its time limit once more than `max_num_timeout` allows."""
+
+
+def _on_time_limit(handler: Any, max_num_timeout: int, signum: int, frame: Any) -> None:
+    """submitit's handler of the signal before the time limit (checkpoint, requeue, exit), whose
+    `UncompletedJobError` when it gives up is raised as a `TimeLimitError` that says why, so that
+    the run's `metrics.json` says so."""
+    from submitit.core.utils import UncompletedJobError
+
+    try:
+        handler(signum, frame)
+    except UncompletedJobError as exc:
+        message = (
+            f"Slurm time limit reached with all {max_num_timeout} requeue(s) of "
+            f"hydra.launcher.max_num_timeout used ({exc}); the run keeps its backup: run the "
+            "same command again to resume it"
+        )
+        raise TimeLimitError(message) from None
 
 
 def slurm_reason(job_id: str, info: dict[str, str], stderr: str | None) -> str:
@@ -139,6 +163,15 @@ def _parse(output: bytes | str) -> dict[str, dict[str, str]]:
 
 class GatelabSlurmLauncher(SlurmLauncher):
     """`submitit_slurm` returning a job Slurm ended as a failed run (see the module docstring)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> JobReturn:
+        """On the node: the job, with a time limit past the last requeue told in words."""
+        usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
+        handler = signal.getsignal(usr_sig)  # installed by submitit before this call
+        if callable(handler):
+            wrapped = functools.partial(_on_time_limit, handler, self.params["max_num_timeout"])
+            signal.signal(usr_sig, wrapped)
+        return super().__call__(*args, **kwargs)
 
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
