@@ -96,12 +96,13 @@ def _run_dir(sweep_dir: Path, *overrides: str) -> Path:
     return sweep_dir / name
 
 
-def _task(sweep_dir: Path, run_dir: Path, env: dict[str, str]) -> str:
-    """The Slurm job id (`<array>_<task>`) of `run_dir` (task k runs the sweep's k-th job)."""
+def _task(sweep_dir: Path, run_dir: Path) -> str:
+    """The Slurm job id of `run_dir`: `<array>_<k>` for the sweep's k-th job, the plain id for
+    a sweep of one job (submitit submits it without an array)."""
     index = json.loads((sweep_dir / "sweep.json").read_text())["runs"].index(run_dir.name)
-    out = subprocess.check_output(["squeue", "--noheader", "-o", "%F"], env=env, text=True)
-    (array,) = set(out.split())
-    return f"{array}_{index}"
+    (script,) = list((sweep_dir / ".submitit").glob("*/*_submission.sh"))  # <id>/…
+    array = "#SBATCH --array" in script.read_text()
+    return f"{script.parent.name}_{index}" if array else script.parent.name
 
 
 def _task_pid(job: str, env: dict[str, str]) -> int:
@@ -139,29 +140,36 @@ def _last_backup(run_dir: Path) -> int:
     return max([int(epoch) for epoch in epochs if epoch.isdigit()], default=0)
 
 
-def _interrupt_mid_training(sweep_dir: Path, env: dict[str, str], sweep: subprocess.Popen) -> dict:
-    """Preempt the PREEMPTED run's job and signal the TIMED_OUT run's job once each has the
-    backup of epoch INTERRUPTED_AFTER (or the next one: early stopping decides after both);
-    return run → Slurm job id."""
-    actions = {PREEMPTED: _preempt, TIMED_OUT: _time_limit_signal}
+def _interrupt_mid_training(root: Path, env: dict[str, str], sweeps: list) -> dict:
+    """In the `slurm` sweep, preempt the PREEMPTED run's job and signal the TIMED_OUT run's job
+    once each has the backup of epoch INTERRUPTED_AFTER (or the next one: early stopping
+    decides after both); in the `limit` sweep, signal its run after its first epoch. Return
+    what was interrupted → Slurm job id."""
+    targets = {
+        PREEMPTED: ("slurm", PREEMPTED, INTERRUPTED_AFTER[PREEMPTED], _preempt),
+        TIMED_OUT: ("slurm", TIMED_OUT, INTERRUPTED_AFTER[TIMED_OUT], _time_limit_signal),
+        "limit": ("limit", "data.seed=0", 1, _time_limit_signal),
+    }
     done = {}
-    while len(done) < len(actions) and sweep.poll() is None:
+    while len(done) < len(targets) and any(p.poll() is None for p in sweeps):
         time.sleep(0.1)
-        if not (sweep_dir / "sweep.json").exists():
-            continue
-        for run, action in actions.items():
+        for name, (sweep, run, epoch, action) in targets.items():
+            sweep_dir = root / sweep
+            if name in done or not list((sweep_dir / ".submitit").glob("*/*_submission.sh")):
+                continue
             run_dir = _run_dir(sweep_dir, "model=rnn", run)
-            if run not in done and _last_backup(run_dir) >= INTERRUPTED_AFTER[run]:
-                done[run] = _task(sweep_dir, run_dir, env)
-                action(done[run], env)
-    assert len(done) == len(actions), f"the sweep ended before it was interrupted: {done}"
+            if _last_backup(run_dir) >= epoch:
+                done[name] = _task(sweep_dir, run_dir)
+                action(done[name], env)
+    assert len(done) == len(targets), f"the sweeps ended before they were interrupted: {done}"
     return done
 
 
 @pytest.fixture(scope="module")
 def sweeps(slurm_env, tmp_path_factory) -> dict:
-    """Runs the three sweeps at once (the Slurm one interrupted twice, the out-of-memory one,
-    the local reference) and returns where they wrote and what they printed."""
+    """Runs the four sweeps at once (the Slurm one interrupted twice, the out-of-memory one,
+    the one past its last requeue, the local reference) and returns where they wrote, what they
+    printed and how often each interrupted job was requeued."""
     root = tmp_path_factory.mktemp("sweeps")
     grid = ["model=rnn,gru", "data.seed=0,1"]
     main = _train(
@@ -171,26 +179,28 @@ def sweeps(slurm_env, tmp_path_factory) -> dict:
     oom_args += ["+hydra.launcher.additional_parameters.mem=60M"]
     oom_args += [arg for arg in RUN if not arg.startswith("logger=")]
     oom = _train([*oom_args, f"hydra.sweep.dir={root / 'oom'}"], slurm_env, root / "oom.out")
-    local = ["launcher=local", "threads.intra_op=1", "threads.inter_op=1", "data.seed=0"]
+    limit = [arg for arg in SLURM if "max_num_timeout" not in arg]
+    limit += ["hydra.launcher.max_num_timeout=0", "model=rnn", "data.seed=0", "logger=none"]
+    limit += [arg for arg in RUN if not arg.startswith("logger=")]
+    limit = _train([*limit, f"hydra.sweep.dir={root / 'limit'}"], slurm_env, root / "limit.out")
+    local = ["launcher=local", "threads.intra_op=1", "threads.inter_op=1"]
     local = _train(
         [*local, *RUN, "model=rnn", "data.seed=0,1", f"hydra.sweep.dir={root / 'local'}"],
         slurm_env,
         root / "local.out",
     )
+    processes = {"slurm": main, "oom": oom, "limit": limit, "local": local}
     try:
-        jobs = _interrupt_mid_training(root / "slurm", slurm_env, main)
-        codes = {
-            name: p.wait(timeout=300)
-            for name, p in [("slurm", main), ("oom", oom), ("local", local)]
-        }
+        jobs = _interrupt_mid_training(root, slurm_env, list(processes.values()))
+        codes = {name: process.wait(timeout=300) for name, process in processes.items()}
     finally:
-        for process in (main, oom, local):
+        for process in processes.values():
             process.kill()
     out = {name: (root / f"{name}.out").read_text() for name in codes}
     restarts = {}
-    for model, job in jobs.items():
+    for name, job in jobs.items():
         show = subprocess.check_output(["scontrol", "show", "job", job], env=slurm_env, text=True)
-        restarts[model] = int(re.search(r"Restarts=(\d+)", show).group(1))
+        restarts[name] = int(re.search(r"Restarts=(\d+)", show).group(1))
     return {"root": root, "codes": codes, "out": out, "jobs": jobs, "restarts": restarts}
 
 
@@ -223,7 +233,7 @@ def test_a_slurm_sweep_is_one_job_array_all_ok_with_report_and_tensorboard(sweep
 
 
 def test_without_accounting_the_sacct_warning_comes_once_and_says_what_it_means(sweeps):
-    for name in ("slurm", "oom"):
+    for name in ("slurm", "oom", "limit"):
         out = sweeps["out"][name]
         assert out.count("Bypassing sacct error") == 1, out
         assert "keeps no job accounting (no slurmdbd)" in out
@@ -263,6 +273,23 @@ def test_a_job_slurm_kills_for_its_memory_fails_with_the_reason_in_metrics_json(
     assert "out of memory (raise hydra.launcher.mem_gb)" in record["error"], record
     assert re.search(r"exceeded memory limit \(\d+ > 62914560\)", record["error"]), record
     assert re.search(r"^\[1/1\] \S+  failed  SlurmJobError: .* out of memory", out, re.M), out
+
+
+def test_a_run_past_its_last_requeue_fails_with_the_time_limit_and_keeps_its_backup(sweeps):
+    """max_num_timeout=0: the first signal before the time limit ends the run, in words."""
+    sweep_dir, out = sweeps["root"] / "limit", sweeps["out"]["limit"]
+    assert sweeps["codes"]["limit"] == 1, out
+    assert sweeps["restarts"]["limit"] == 0
+    (run_dir,) = [path.parent for path in sweep_dir.glob("*/metrics.json")]
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "failed", record
+    assert record["error"] == (
+        "TimeLimitError: Slurm time limit reached with all 0 requeue(s) of "
+        "hydra.launcher.max_num_timeout used (Job not requeued because: timed-out too many "
+        "times.); the run keeps its backup: run the same command again to resume it"
+    )
+    assert _last_backup(run_dir) >= 1
+    assert re.search(r"^\[1/1\] \S+  failed  TimeLimitError: Slurm time limit", out, re.M), out
 
 
 @pytest.mark.parametrize(
