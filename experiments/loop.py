@@ -105,6 +105,12 @@ def fit(
             monitor="val_loss", patience=trainer.patience, restore_best_weights=True
         )
     backup = RunBackup(run_dir / outputs.BACKUP, stateful)
+    done = backup.restore_finished(model)
+    if done is not None:  # killed after training, while evaluating or saving
+        log.info(
+            "training had ended (%d epochs) before an interruption: not training again", done[0]
+        )
+        return done
     try:
         initial_epoch = backup.restore(model)
     except BackupUnreadableError as exc:
@@ -124,8 +130,10 @@ def fit(
         verbose=verbose,
     )
     if guard.reason is not None:
+        shutil.rmtree(backup.backup_dir, ignore_errors=True)  # a rerun starts over
         raise DivergenceError(guard.reason)
     epochs = history.epoch[-1] + 1 if history.epoch else trainer.epochs
+    backup.finish(epochs, clock.seconds())
     return epochs, clock.seconds()
 
 

@@ -14,6 +14,7 @@ METRICS = "metrics.json"  # written last: its presence with status "ok" marks a 
 MODEL = "model.keras"
 TENSORBOARD = "tb"
 BACKUP = "backup"  # the last completed epoch's checkpoint while a run trains (resume.py)
+FINISHED = "finished"  # inside BACKUP: the weights, epochs and seconds once `fit` has ended
 SAVED_MODEL = "saved_model"
 PREPROCESSING = "preprocessing.json"  # vocabulary or feature statistics of a run on your own data
 SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback before they start

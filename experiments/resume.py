@@ -7,6 +7,10 @@ model's weights with the optimizer's state, the epoch, and the state of the call
 decisions depend on earlier epochs (early stopping: best loss, best weights, wait, best epoch;
 the divergence guard: the starting loss), so a resumed run takes the same decisions as one that
 never stopped, and the training seconds of the attempts before.
+
+When `fit` has ended, `finish` writes `backup/finished/` (the final weights, the epochs and
+the seconds): a run killed while it is evaluated or saved resumes there without training again.
+The backup is deleted only once the run's `metrics.json` is written (`experiments.train`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any, Protocol
 
 import keras
 import numpy as np
+
+from experiments.outputs import FINISHED
 
 log = logging.getLogger(__name__)
 WEIGHTS = "model.weights.h5"  # model weights and optimizer variables (`Model.save_weights`)
@@ -105,8 +111,8 @@ def _epoch_dirs(backup_dir: Path) -> list[tuple[int, Path]]:
 
 
 class RunBackup(keras.callbacks.Callback):
-    """Saves a checkpoint after every epoch (see the module docstring); deletes the folder when
-    `fit` ends normally. Put it last in the callback list, after those whose state it saves.
+    """Saves a checkpoint after every epoch (see the module docstring); `finish` marks training
+    done. Put it last in the callback list, after those whose state it saves.
 
     Args:
         backup_dir: the run's `backup/` folder.
@@ -177,5 +183,31 @@ class RunBackup(keras.callbacks.Callback):
             if older < epoch:
                 shutil.rmtree(path, ignore_errors=True)
 
-    def on_train_end(self, logs: dict | None = None) -> None:
-        shutil.rmtree(self.backup_dir, ignore_errors=True)
+    def finish(self, epochs: int, seconds: float) -> None:
+        """Record that training ended after `epochs` epochs and `seconds` of training, with the
+        model's final weights (early stopping's best ones restored); the epoch checkpoints go."""
+        final, tmp = self.backup_dir / FINISHED, self.backup_dir / f"{FINISHED}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.model.save_weights(tmp / WEIGHTS)
+        (tmp / STATE).write_text(json.dumps({"epochs": epochs, "seconds": seconds}))
+        tmp.rename(final)
+        for _, path in _epoch_dirs(self.backup_dir):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def restore_finished(self, model: keras.Model) -> tuple[int, float] | None:
+        """Load the weights of a training that had ended; its (epochs, seconds), or None when
+        there is no readable `finished/` (then the epoch checkpoints, if any, are used)."""
+        folder = self.backup_dir / FINISHED
+        if not folder.is_dir():
+            return None
+        try:
+            state = json.loads((folder / STATE).read_text())
+            model.load_weights(folder / WEIGHTS)
+            return int(state["epochs"]), float(state["seconds"])
+        except Exception as exc:  # torn or foreign: train again
+            log.warning(
+                "%s is unreadable (%s: %s): training again", folder, type(exc).__name__, exc
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+            return None

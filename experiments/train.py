@@ -131,6 +131,10 @@ def _train_claimed(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         log.exception("run failed")
         record |= {"status": "failed", "error": _failure(exc)}
     outputs.write_json(run_dir / outputs.METRICS, record)
+    if record["status"] == "ok":  # only now: a kill before this resumes from the backup
+        shutil.rmtree(run_dir / outputs.BACKUP, ignore_errors=True)
+    else:  # a failed run trains again on a rerun, never from this attempt's final weights
+        shutil.rmtree(run_dir / outputs.BACKUP / outputs.FINISHED, ignore_errors=True)
     return record
 
 

@@ -125,6 +125,33 @@ def test_a_kill_while_the_backup_is_written_keeps_the_previous_epoch(
     assert RecordEpochs.seen == [1, 2]  # resumed after epoch 1, the last complete checkpoint
 
 
+def test_a_kill_after_training_resumes_without_training_again(tiny_cfg, tmp_path, monkeypatch):
+    """Killed while the test split is evaluated: the rerun evaluates the trained weights and
+    records the first attempt's epochs and seconds, without a single epoch more."""
+    from experiments import loop
+
+    real_evaluate = loop.evaluate
+
+    def dying_evaluate(*args, **kwargs):
+        raise KeyboardInterrupt  # what a kill leaves: no metrics.json
+
+    monkeypatch.setattr(loop, "evaluate", dying_evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_cfg("model=gru", "trainer.epochs=2", "export=false"))
+    finished = json.loads(
+        (tmp_path / "run" / outputs.BACKUP / "finished" / "state.json").read_text()
+    )
+    assert finished["epochs"] == 2
+    monkeypatch.setattr(loop, "evaluate", real_evaluate)
+    cfg = hooked(tiny_cfg, "RecordEpochs", "model=gru", "trainer.epochs=2", "export=false")
+    RecordEpochs.seen = ["not called"]
+    record = train(cfg)
+    assert record["status"] == "ok" and record["epochs"] == 2
+    assert record["train_seconds"] == round(finished["seconds"], 3)
+    assert RecordEpochs.seen == []  # fit ran no epoch
+    assert not (tmp_path / "run" / outputs.BACKUP).exists()  # gone once metrics.json is written
+
+
 class RecordEpochs(RunLogger):
     """Remembers the epochs `fit` runs (class attribute: instances come from instantiate)."""
 
