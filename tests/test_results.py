@@ -244,3 +244,18 @@ def test_faster_per_epoch_compares_median_seconds_per_epoch():
     assert verdict == REPRODUCED and "gru 3.00, lstm 4.50" in evidence
     assert faster_per_epoch("lstm", "gru")(ok)[0] == NOT_REPRODUCED
     assert faster_per_epoch("gru", "rnn")(ok)[0] == NOT_RUN
+
+
+def test_a_sweep_whose_runs_never_finished_is_listed_not_judged(tmp_path):
+    """A preset's sweep folder with its plan but no metrics.json (killed before any run)."""
+    sweep = tmp_path / "outputs" / "sweeps" / "repro_copy"
+    sweep.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text(
+        "hydra:\n  runtime:\n    choices:\n      experiment: repro_copy\n"
+    )
+    (sweep / "sweep.json").write_text(json.dumps({"runs": ["model=rnn", "model=lstm"]}))
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    (copy,) = [r for r in results if r.preset.name == "repro_copy"]
+    assert {v.verdict for v in copy.verdicts} == {NOT_RUN}
+    text = render(results, tmp_path / "docs")
+    assert "none of its 2 runs has finished ok" in text and "`model=lstm`: missing" in text

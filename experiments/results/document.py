@@ -112,6 +112,16 @@ def _run_lines(result: PresetResult) -> list[str]:
     if sweep is None:
         return lines + ["**Not run yet**: no sweep of this preset under `outputs/`.", ""]
     runs, ok = sweep.runs, sweep.ok
+    failed = runs[runs["status"] != "ok"]
+    not_ok = [f"- `{r.run}`: {r.status}: {r.error}" for r in failed.itertuples()]
+    if ok.empty:
+        return [
+            *lines,
+            f"Sweep `{sweep.path}`: none of its {len(runs)} runs has finished ok.",
+            "",
+            *not_ok,
+            "",
+        ]
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(sweep.last_finish))
     lines.append(
         f"Sweep `{sweep.path}`: {len(ok)} of {len(runs)} runs ok; last run finished {when}; "
@@ -119,9 +129,7 @@ def _run_lines(result: PresetResult) -> list[str]:
         f"{_duration(sweep.last_finish - sweep.first_start)} from the first run's start to the "
         "last run's end (two jobs at a time; a resumed sweep counts its pause)."
     )
-    lines += ["", f"Budget per run: {sweep.budget}."]
-    failed = runs[runs["status"] != "ok"]
-    lines += [f"- `{r.run}`: {r.status}: {r.error}" for r in failed.itertuples()]
+    lines += ["", f"Budget per run: {sweep.budget}.", *not_ok]
     return lines + [""]
 
 
