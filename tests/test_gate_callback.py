@@ -82,7 +82,9 @@ def test_bidirectional_both_directions_and_an_initial_state_match_numpy():
     embedded = keras.layers.Embedding(10, 4, mask_zero=True, name="embedding")(tokens)
     encoder = keras.layers.LSTM(3, return_state=True, name="encoder")
     _, h, c = encoder(embedded)
-    both = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True), name="bi")
+    both = keras.layers.Bidirectional(
+        keras.layers.LSTM(3, return_sequences=True, name="lstm"), name="bi"
+    )
     sequences = both(embedded, initial_state=[h, c, c, h])  # forward [h, c], backward [c, h]
     model = keras.Model(tokens, keras.layers.Dense(2)(sequences))
     x = padded_tokens(0)
