@@ -66,10 +66,11 @@ def _duration(seconds: float) -> str:
 
 
 def headline(results: list[PresetResult], link: str = "") -> str:
-    """The table of every claim with its verdict (README and the document's top)."""
+    """The table of every claim with its verdict, each preset linked to its section of the
+    document at `link` ("": this document)."""
     rows = [
         [
-            f"[{r.preset.name}]({link}#{r.preset.name})" if link else r.preset.name,
+            f"[{r.preset.name}]({link}#{r.preset.name})",
             v.claim.text,
             f"**{v.verdict}**",
         ]
