@@ -245,17 +245,20 @@ class Recurrent(keras.layers.Layer):
         if self.go_backwards:
             inputs = tf.reverse(inputs, [0])
             mask = None if mask is None else tf.reverse(mask, [0])
-        params = cell.recurrent_params()
-        input_params = cell.input_params()
         recorded = ((OUTPUT,) if self.return_sequences else ()) + (
             cell.gate_names if collect_gates else ()
         )
 
         def step(x_t, keep, prev_output, states):
-            # The input projection does not depend on the state: TensorFlow runs it for coming
-            # steps on another core while this step waits on `h_tm1 U`.
-            x_proj = cell.project_step(x_t, input_params)
-            output, new_states, gates = cell.step(x_proj, states, params, recurrent_mask)
+            # The weights are read inside the loop body, as Keras's cells read them: captured
+            # as tensors from outside, their gradients were accumulated as loop tensors, which
+            # measured 15-20% slower in training. The input projection does not depend on the
+            # state: TensorFlow runs it for coming steps on another core while this step waits
+            # on `h_tm1 U`.
+            x_proj = cell.project_step(x_t, cell.input_params())
+            output, new_states, gates = cell.step(
+                x_proj, states, cell.recurrent_params(), recurrent_mask
+            )
             if keep is not None:
                 new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
                 fill = tf.zeros_like(output) if self.zero_output_for_mask else prev_output

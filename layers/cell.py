@@ -119,7 +119,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return None if self.bias is None else tf.convert_to_tensor(self.bias)
 
     def input_params(self) -> tuple[tf.Tensor, tf.Tensor | None]:
-        """`(kernel, input bias or None)`, read from the variables once per sequence."""
+        """`(kernel, input bias or None)`, read from the variables (once per step in a loop)."""
         return tf.convert_to_tensor(self.kernel), self.input_bias()
 
     def project_step(
@@ -131,7 +131,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return projected if bias is None else tf.nn.bias_add(projected, bias)
 
     def recurrent_params(self) -> dict[str, tf.Tensor]:
-        """Tensors `step` needs, read from the variables once per sequence (not once per step)."""
+        """Tensors `step` needs, read from the variables (once per step in a loop, as Keras)."""
         params = {"recurrent_kernel": tf.convert_to_tensor(self.recurrent_kernel)}
         return params
 
