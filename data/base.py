@@ -95,8 +95,21 @@ class Task:
 
         `{"kind": "tokens", "tokens": "char"|"word", "lowercase", "vocab", "max_len", "keep"}`
         (`data.own.tokenize`'s rule) or `{"kind": "features", "columns", "mean", "std",
-        "present_channel"}`.
+        "present_channel", "time_column"}`; value targets add `"target": {"column", "mean",
+        "std"}` (see `in_target_units`).
         """
+        return None
+
+    def in_target_units(self, y: np.ndarray) -> np.ndarray:
+        """Targets or model outputs (any shape) in the target's own units, for tasks that
+        rescale their targets for training (`data.table.TableTask`'s value targets); `y` itself
+        for every other task."""
+        return y
+
+    def step_labels(self, split: str, rows: np.ndarray) -> list[list[str]] | None:
+        """A label per time step of examples `rows` of `split` (one list per example) for
+        feature tasks whose steps have names (a table's time column), or None: token tasks are
+        labelled by their vocabulary, other steps by their number."""
         return None
 
     def loss(self):
