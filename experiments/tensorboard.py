@@ -32,7 +32,7 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from data.base import Task
+from data.base import Split, Task
 from data.common import take
 from experiments import gates, probe
 from experiments.explorer import summary as explorer_summary
@@ -250,10 +250,12 @@ class GateLogger(GateTensorBoard):
 
     def __init__(self, task: Task, log_dir: Path, settings: GateSettings) -> None:
         val = task.splits()["val"]
-        self.spec = task.spec
-        self.examples = probe.select(val, settings.probe_size)
+        self.spec, self._in_target_units = task.spec, task.in_target_units
+        shown = probe.probe_indices(val, settings.probe_size)
+        examples = take(val, shown)  # targets and predictions shown in the target's own units
+        self.examples = Split(examples.x, task.in_target_units(examples.y), examples.positions)
         self.stats = take(val, np.arange(min(settings.stats_size, len(val))))
-        tokens = None
+        tokens = task.step_labels("val", shown)  # a table's time column, else step numbers
         if self.spec.input_kind == "tokens":
             tokens = [probe.token_strings(self.spec, row) for row in self.examples.x]
         super().__init__(
@@ -278,7 +280,8 @@ class GateLogger(GateTensorBoard):
 
     def log(self, step: int, images: bool) -> None:
         tic = time.perf_counter()
-        self._y_pred = np.asarray(self.model.predict_on_batch(self.examples.x))
+        y_pred = np.asarray(self.model.predict_on_batch(self.examples.x))
+        self._y_pred = self._in_target_units(y_pred)
         super().log(step, images)
         self.seconds["fit" if self._in_fit else "end"] += time.perf_counter() - tic
 
