@@ -1,6 +1,8 @@
 """The SavedModel endpoints that take raw input: `serve_text` (strings, tokenised in the graph by
 the rule and vocabulary of training) and `serve_raw` (features in the table's units, standardised
-in the graph). `experiments.export` adds them when a run has a `preprocessing.json`."""
+in the graph). `experiments.export` adds them when a run has a `preprocessing.json`. A run whose
+value targets were standardised for training (`"target"` in it) answers in the target's units on
+every endpoint that returns outputs, `serve` included."""
 
 from __future__ import annotations
 
@@ -83,6 +85,16 @@ class RawInput:
         return tf.concat([(x - mean) / std * present, present], axis=-1)
 
 
+def in_target_units(y: tf.Tensor, preprocessing: dict | None) -> tf.Tensor:
+    """`y * std + mean` for a run whose value targets were standardised for training
+    (`preprocessing["target"]`, `data.table.TableTask`); `y` itself otherwise (classes, and runs
+    saved before targets were standardised)."""
+    target = (preprocessing or {}).get("target")
+    if target is None:
+        return y
+    return y * target["std"] + target["mean"]
+
+
 def add_raw_endpoint(
     archive: keras.export.ExportArchive, model: keras.Model, preprocessing: dict
 ) -> None:
@@ -94,12 +106,14 @@ def add_raw_endpoint(
 
         def serve_text(text):
             ids = raw.text(text)
-            return {OUTPUT_KEY: model(ids, training=False), "tokens": ids}
+            outputs = model(ids, training=False)
+            return {OUTPUT_KEY: in_target_units(outputs, raw.prep), "tokens": ids}
 
         archive.add_endpoint(SERVE_TEXT, serve_text, input_signature=raw.signature())
     else:
 
         def serve_raw(features, length):
-            return {OUTPUT_KEY: model(raw.features(features, length), training=False)}
+            outputs = model(raw.features(features, length), training=False)
+            return {OUTPUT_KEY: in_target_units(outputs, raw.prep)}
 
         archive.add_endpoint(SERVE_RAW, serve_raw, input_signature=raw.signature())
