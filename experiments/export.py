@@ -24,6 +24,11 @@ endpoint takes raw input instead of ids or standardised features:
 - `serve_raw` (long-format numeric tables): input `features` `(batch, time, F)` float32 in the
   table's units and a `length` `(batch,)` int32; standardised with the training statistics
   in the graph, the `present` channel added, steps at or past `length` padded; output as `serve`.
+
+A table's value target is standardised for training; its run's `preprocessing.json` keeps the
+target's mean and standard deviation, and `serve` and these endpoints return `outputs` in the
+target's own units (`experiments.raw_input.in_target_units`).
+
 TensorFlow loads only when a model is exported, so command-line mistakes are reported at once.
 """
 
@@ -235,11 +240,14 @@ def export_saved_model(
             Serving expects (`--model_base_path=out_dir/<model_name>`).
         model_name: the model's name in that layout (default: `model.name`).
         version: positive integer version folder.
-        preprocessing: the run's `Task.preprocessing()`; adds `serve_text` or `serve_raw`.
+        preprocessing: the run's `Task.preprocessing()`; adds `serve_text` or `serve_raw`,
+            and with `"target"` (value targets standardised for training) every endpoint's
+            `outputs` are in the target's units.
     Returns: the folder that holds `saved_model.pb`.
     """
     import keras
 
+    from experiments.raw_input import in_target_units
     from layers import GateTracer
 
     target = Path(out_dir)
@@ -250,7 +258,8 @@ def export_saved_model(
     vocabulary = vocabulary_size(model)
 
     def serve(x):
-        return {OUTPUT_KEY: model(_checked(x, vocabulary), training=False)}
+        outputs = model(_checked(x, vocabulary), training=False)
+        return {OUTPUT_KEY: in_target_units(outputs, preprocessing)}  # standardised values back
 
     def gates(x):
         return {
