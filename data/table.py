@@ -78,7 +78,11 @@ class TableTask(Task):
         seed: seeds the drawn split (non-negative integer).
 
     Splits: x `(n, time)` int32 ids or `(n, time, features + 1)` float32, y `(n,)` int32 class
-    ids or `(n, 1)` float32 values, no positions.
+    ids or `(n, 1)` float32 values, no positions. Values are standardised with the training
+    split's mean and standard deviation (`target_mean`, `target_std`; a constant target is only
+    centred), so that the model trains on targets near 0 whatever their units; `metrics`,
+    `baselines` and the SavedModel's endpoints (`preprocessing()["target"]`) give values in the
+    target's own units (`in_target_units`).
     """
 
     def __init__(
@@ -125,6 +129,8 @@ class TableTask(Task):
             "split": split_column,
         }
         super().__init__()
+        self._step_times: np.ndarray | None = None  # long format with a time column only
+        self._time_is_date = False
         paths = resolve_paths("data.path", path)
         if len(paths) > 1:
             raise DataError(
@@ -146,6 +152,7 @@ class TableTask(Task):
             x, labels, split_of = self._long_sequences(table)
         y, label_names = self._targets(labels, split_of)
         self.sizes = {name: int(np.sum(split_of == name)) for name in SPLIT_NAMES}
+        self._split_of = split_of
         if self.columns["id"] is not None:
             x = self._standardised(x, split_of)
         self._splits = {
@@ -235,8 +242,34 @@ class TableTask(Task):
             except (ValueError, TypeError):
                 dates = None  # not dates either: `_numeric` names the first bad value
             if dates is not None and not dates.isna().any():
+                self._time_is_date = True
                 return dates.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
         return self._numeric(table, column, "time_column")
+
+    def _row_order(
+        self, table: pd.DataFrame, codes: np.ndarray, ids: pd.Index
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """`(rows,)` row indices grouped by sequence, each sequence's rows in time order (file
+        order without a time column), and the `(rows,)` time sort keys (None without one).
+
+        Raises:
+            DataError: a sequence has the same time twice.
+        """
+        if self.columns["time"] is None:
+            return np.argsort(codes, kind="stable"), None
+        time = self._times(table)
+        order = np.lexsort((time, codes))
+        same = (np.diff(codes[order]) == 0) & (np.diff(time[order]) == 0)
+        if same.any():
+            row = order[np.flatnonzero(same)[0] + 1]
+            raise DataError(
+                f"data.time_column={self.columns['time']!r}: sequence "
+                f"{_plain(ids[codes[row]])!r} has time "
+                f"{_plain(table[self.columns['time']].iloc[row])!r} twice "
+                f"({_row(int(row))} of {self.path}); allowed: one row per sequence and "
+                "time step"
+            )
+        return order, time
 
     def _long_sequences(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """x `(n, time, features)` float64 (not yet standardised) from long-format rows."""
@@ -249,21 +282,7 @@ class TableTask(Task):
             raise DataError(
                 f"data.id_column={self.columns['id']!r}: missing id at {_row(row)} of {self.path}"
             )
-        if self.columns["time"] is not None:
-            time = self._times(table)
-            order = np.lexsort((time, codes))
-            same = (np.diff(codes[order]) == 0) & (np.diff(time[order]) == 0)
-            if same.any():
-                row = order[np.flatnonzero(same)[0] + 1]
-                raise DataError(
-                    f"data.time_column={self.columns['time']!r}: sequence "
-                    f"{_plain(ids[codes[row]])!r} has time "
-                    f"{_plain(table[self.columns['time']].iloc[row])!r} twice "
-                    f"({_row(int(row))} of {self.path}); allowed: one row per sequence and "
-                    "time step"
-                )
-        else:
-            order = np.argsort(codes, kind="stable")
+        order, time = self._row_order(table, codes, ids)
         sorted_codes = codes[order]
         lengths = np.bincount(codes, minlength=len(ids))
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -290,6 +309,9 @@ class TableTask(Task):
         x = np.zeros((len(ids), width, features.shape[1] + 1))
         x[sorted_codes[kept], step[kept], :-1] = features[order[kept]]
         x[sorted_codes[kept], step[kept], -1] = 1.0
+        if time is not None:  # (sequences, width) sort keys of the kept steps, for step labels
+            self._step_times = np.full((len(ids), width), np.nan)
+            self._step_times[sorted_codes[kept], step[kept]] = time[order[kept]]
         labels = table[self.columns["label"]].iloc[first_rows].to_numpy()
         return x, labels, self._split_of(table, first_rows)
 
@@ -332,7 +354,10 @@ class TableTask(Task):
                     "allowed: finite numbers, or data.target=class"
                 )
             self.classes = None
-            return values.astype(np.float32)[:, None], None
+            train = values[split_of == "train"]
+            self.target_mean, std = float(train.mean()), float(train.std())
+            self.target_std = std if std > 0 else 1.0  # a constant target is only centred
+            return ((values - self.target_mean) / self.target_std).astype(np.float32)[:, None], None
         classes = np.unique(series[split_of == "train"].to_numpy())
         unseen = sorted(set(series.to_numpy()) - set(classes), key=str)
         if unseen:
@@ -360,8 +385,15 @@ class TableTask(Task):
                 "ce": float(cross_entropy(logits, split.y).mean()),
             }
         values = check_predictions(y_pred, (len(split), 1))
-        error = values - split.y
+        error = self.in_target_units(values) - self.in_target_units(split.y)
         return {"mae": float(np.abs(error).mean()), "mse": float(np.square(error).mean())}
+
+    def in_target_units(self, y: np.ndarray) -> np.ndarray:
+        """Standardised values (targets or the model's outputs, any shape) in the target's own
+        units, float64: `y * target_std + target_mean`; class ids and logits unchanged."""
+        if self.spec.is_classification:
+            return y
+        return np.asarray(y, dtype=np.float64) * self.target_std + self.target_mean
 
     def baselines(self) -> dict[str, float]:
         """No-memory baselines on the test split: the training split's majority class
@@ -374,13 +406,36 @@ class TableTask(Task):
                 "accuracy": majority_accuracy(train.y, test.y),
                 "macro_f1": macro_f1(test.y, predicted),
             }
-        error = test.y - train.y.mean()
+        error = self.in_target_units(test.y) - self.in_target_units(train.y).mean()
         return {"mse": float(np.square(error).mean()), "mae": float(np.abs(error).mean())}
 
+    def step_labels(self, split: str, rows: np.ndarray) -> list[list[str]] | None:
+        """The time column's values at the steps of examples `rows` of `split`, one list of
+        strings per example, `(time,)` with `""` for padding; None without a time column (the
+        steps are then numbered). Dates read `2024-01-31`, or `01-31 08:30` (`08:30:15`) when
+        they have times of day."""
+        if self._step_times is None:
+            return None
+        times = self._step_times[np.flatnonzero(self._split_of == split)[np.asarray(rows)]]
+        real = np.isfinite(times)
+        if self._time_is_date:
+            stamps = pd.to_datetime(times[real].astype(np.int64))
+            fmt = "%Y-%m-%d"
+            if (stamps != stamps.normalize()).any():
+                fmt = "%H:%M:%S" if (stamps.second != 0).any() else "%m-%d %H:%M"
+            text = np.asarray(stamps.strftime(fmt), dtype=object)
+        else:
+            text = np.array([f"{t:.0f}" if t.is_integer() else f"{t:.6g}" for t in times[real]])
+        labels = np.full(times.shape, "", dtype=object)
+        labels[real] = text
+        return labels.tolist()
+
     def preprocessing(self) -> dict[str, Any]:
-        """What a served model needs to turn raw input into `x` (saved with the run)."""
+        """What a served model needs to turn raw input into `x`, and (value targets) its outputs
+        back into the target's units: `"target": {"column", "mean", "std"}` (saved with the
+        run)."""
         if self.spec.input_kind == "tokens":
-            return {
+            prep = {
                 "kind": "tokens",
                 "tokens": self.tokens,
                 "lowercase": self.lowercase,
@@ -388,10 +443,19 @@ class TableTask(Task):
                 "max_len": self.max_len,
                 "keep": self.keep,
             }
-        return {
-            "kind": "features",
-            "columns": self.feature_columns,
-            "mean": [float(v) for v in self.feature_mean],
-            "std": [float(v) for v in self.feature_std],
-            "present_channel": True,
-        }
+        else:
+            prep = {
+                "kind": "features",
+                "columns": self.feature_columns,
+                "mean": [float(v) for v in self.feature_mean],
+                "std": [float(v) for v in self.feature_std],
+                "present_channel": True,
+                "time_column": self.columns["time"],
+            }
+        if not self.spec.is_classification:
+            prep["target"] = {
+                "column": self.columns["label"],
+                "mean": self.target_mean,
+                "std": self.target_std,
+            }
+        return prep
