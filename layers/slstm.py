@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
@@ -24,9 +23,14 @@ class SLSTMCell(RecurrentCell):
         i = exp(ĩ - m);  f = exp(log σ(f̃) + m_tm1 - m)      (both in (0, 1])
         c = f * c_tm1 + i * tanh(z̃);  n = f * n_tm1 + i    (cell, normaliser)
         h = σ(õ) * c / n                                     (0 where n underflows to 0)
+        retention = 1 - i / n                                (1 where n underflows to 0)
 
     The forget gate is xLSTM's sigmoid option. `c / n` is a convex mix of the old `c_tm1 /
-    n_tm1` (weight `f * n_tm1 / n = 1 - i / n`, the retention) and the new `tanh(z̃)`.
+    n_tm1` (weight `f * n_tm1 / n = 1 - i / n`) and the new `tanh(z̃)`: that weight is the
+    fraction of the old state kept, traced as the gate `retention` (the cell's
+    `retention_gate`). At a masked step it is, as every gate, what the step computed (from its
+    own `n`), while the traced states `hidden`, `cell`, `normalizer` and `stabilizer` hold the
+    carried ones (so `1 - input / normalizer` of a trace is no retention there).
 
     Args:
         units: positive integer, size of every state.
@@ -44,9 +48,10 @@ class SLSTMCell(RecurrentCell):
         "cell",
         "normalizer",
         "stabilizer",
+        "retention",
         "hidden",
     )
-    retention_gate = "forget"
+    retention_gate = "retention"
     traced_states = ("hidden", "cell", "normalizer", "stabilizer")  # carried at masked steps
 
     def __init__(
@@ -86,6 +91,7 @@ class SLSTMCell(RecurrentCell):
         c = f * c_tm1 + i * g
         n = f * n_tm1 + i
         h = o * tf.math.divide_no_nan(c, n)
+        retention = 1 - tf.math.divide_no_nan(i, n)  # in [0, 1]: 0 <= i <= n
         gates = {
             "input": i,
             "forget": f,
@@ -94,14 +100,10 @@ class SLSTMCell(RecurrentCell):
             "cell": c,
             "normalizer": n,
             "stabilizer": m,
+            "retention": retention,
             "hidden": h,
         }
         return h, [h, c, n, m], gates
-
-    def retention(self, gates):
-        """`1 - i / n`: the weight of the old normalised cell in the new one."""
-        with np.errstate(divide="ignore", invalid="ignore"):  # numpy: n = 0 gives NaN quietly
-            return 1 - gates["input"] / gates["normalizer"]
 
     def get_config(self):
         config = {"recurrent_activation": activations.serialize(self.recurrent_activation)}

@@ -111,8 +111,9 @@ def slstm_step(x, states, w):
     c_new = f * c + i * g
     n_new = f * n + i
     h_new = sigmoid(o_t) * c_new / n_new
+    kept = f * n / n_new  # the old normalised cell's weight in c_new / n_new
     gates = {"input": i, "forget": f, "candidate": g, "output": sigmoid(o_t), "cell": c_new}
-    gates |= {"normalizer": n_new, "stabilizer": m_new, "hidden": h_new}
+    gates |= {"normalizer": n_new, "stabilizer": m_new, "retention": kept, "hidden": h_new}
     return [h_new, c_new, n_new, m_new], gates
 
 

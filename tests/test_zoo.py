@@ -77,7 +77,7 @@ RETENTION = {
     "mgu": lambda g: 1 - g["forget"],
     "mingru": lambda g: 1 - g["update"],
     "minlstm": lambda g: g["forget"] / (g["forget"] + g["input"]),
-    "slstm": lambda g: 1 - g["input"] / g["normalizer"],
+    "slstm": lambda g: g["retention"],  # f n_tm1 / n, traced: `normalizer` is carried when masked
 }
 
 
@@ -143,19 +143,24 @@ def test_cell_matches_numpy(name, go_backwards):
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_retention_is_the_fraction_kept(name):
-    """Each cell's `retention` equals its definition on the numpy gates, lies in [0, 1], and its
-    declared gate and polarity say the same."""
+    """Each cell's `retention` equals its definition on the numpy gates and its declared gate
+    and polarity say the same, at real and at masked steps (a gap, leading and right padding).
+
+    At a masked step retention follows the trace's protocol: what the step computed from its
+    input and the carried state (then discarded), as every gate; so it lies in [0, 1] there too
+    (the sLSTM's `1 - input / normalizer` of a trace did not: the normaliser is carried)."""
     layer = build(name)
-    x, _ = inputs()
+    x, mask = inputs()
     step = P(ZOO[name][2], w=weights_by_name(layer))
     h0 = initial_states(layer)
-    _, _, gates = numpy_zoo.run(lambda x_t, s: step(x_t, s), x.astype("float64"), h0)
-    retention = np.asarray(layer.cell.retention(layer.trace(x, initial_state=h0)))
+    _, _, gates = numpy_zoo.run(lambda x_t, s: step(x_t, s), x.astype("float64"), h0, mask)
+    retention = np.asarray(layer.cell.retention(layer.trace(x, mask=mask, initial_state=h0)))
     want = RETENTION.get(name, default_retention(name))(gates)
-    np.testing.assert_allclose(retention, want, atol=ATOL)
-    assert np.all((retention >= -ATOL) & (retention <= 1 + ATOL))
+    for where, steps in (("real", mask), ("masked", ~mask)):
+        np.testing.assert_allclose(retention[steps], want[steps], atol=ATOL, err_msg=where)
+        assert np.all((retention[steps] >= 0) & (retention[steps] <= 1)), where
     cell = layer.cell
-    if cell.retention_gate is not None and name not in ("minlstm", "slstm"):
+    if cell.retention_gate is not None and name != "minlstm":
         gate = gates[cell.retention_gate]
         np.testing.assert_allclose(
             retention, gate if cell.retention_keeps_at == 1.0 else 1 - gate, atol=ATOL
