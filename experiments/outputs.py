@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -22,7 +23,23 @@ PROGRESS = "progress.log"  # one line per finished job, tagged with the sweep th
 RESULTS = "results.csv"
 PLOT = "metric_vs_seq_len.png"
 LOCK = "run.lock"  # held (flock) by the process training the run; names its pid and host
+NAME_BYTES = 255  # the longest folder name Linux and macOS file systems take
 NUMBERS = ("seq_len", "seed", "params", "epochs", "train_seconds")  # plus test_*, baseline_*
+
+
+def run_name(overrides: str) -> str:
+    """A sweep run's folder name from Hydra's `override_dirname` (`data.seq_len=50,model=lstm`,
+    unchanged), made one flat visible folder: `/` becomes `%2F` (a `data.path` with folders),
+    a leading `.` becomes `%2E`, and a name over 255 bytes keeps its first 238 and ends in `~`
+    and a hash of the whole (the `gatelab.run_name` resolver of `conf/hydra/default.yaml`)."""
+    name = overrides.replace("/", "%2F")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    raw = name.encode()
+    if len(raw) > NAME_BYTES:
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        name = raw[: NAME_BYTES - 17].decode("utf-8", "ignore") + "~" + digest
+    return name
 
 
 def _jsonable(value: Any) -> Any:
