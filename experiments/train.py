@@ -18,7 +18,7 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from data.base import Task
 from experiments import outputs, tf_logs
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 SKIPPED = "skipped (already ok)"  # the summary line of a run a rerun does not train again
 register_schemas()
+# Sweep run folders (`hydra.sweep.subdir`): resolved in every process that runs a job, and each
+# imports this module (the launchers pickle `train` by reference).
+OmegaConf.register_new_resolver("gatelab.run_name", outputs.run_name, replace=True)
 
 
 def run_hparams(cfg: DictConfig, task: Task) -> dict[str, Any]:
