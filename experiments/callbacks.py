@@ -141,7 +141,7 @@ class SweepCallback(Callback):
         hparams, metrics, runs = [], set(), []
         for _, job_cfg, task in jobs:
             hparams.append(run_hparams(job_cfg, task))
-            runs.append(job_cfg.hydra.job.override_dirname)
+            runs.append(outputs.run_name(job_cfg.hydra.job.override_dirname))  # its folder
             metric = task.spec.primary_metric
             metrics |= {"test_loss", f"test_{metric}", f"baseline_{metric}", "train_seconds"}
         sweep_dir = Path(config.hydra.sweep.dir)
