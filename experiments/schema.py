@@ -184,6 +184,11 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes / 1024**power:.3g} {units[power]}"
 
 
+def machine_memory() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def memory_estimate(cfg: DictConfig, task: Any) -> dict[str, float]:
     """A lower bound on a run's memory in bytes: `data` (every split, 4 bytes per input value
     and step), `weights` (one gate's weights per layer, times 4 for gradients and Adam's two
@@ -208,7 +213,7 @@ def check_memory(cfg: DictConfig, task: Any) -> None:
     """
     parts = memory_estimate(cfg, task)
     total = sum(parts.values())
-    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    machine = machine_memory()
     if total > machine:
         sizes = (
             f"data.seq_len={task.spec.seq_len}, model.units={cfg.model.units}, "
