@@ -17,12 +17,13 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps, font_manager
 from PIL import Image, ImageDraw, ImageFont
 
-from experiments.gates import LEFT_SATURATED, RIGHT_SATURATED, SIGMOID_GATES
+from experiments.gates import LEFT_SATURATED, RIGHT_SATURATED, gate_bounds
 
 WHITE, INK, GREY = (255, 255, 255), (40, 40, 40), (160, 160, 160)
 MARK_COLOURS = ((228, 26, 28), (255, 127, 0), (152, 78, 163), (55, 126, 184), (77, 175, 74))
@@ -57,14 +58,29 @@ def _lut(name: str) -> np.ndarray:
     return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
-def value_range(gate: str, values: np.ndarray) -> tuple[float, float, str]:
-    """`(low, high, colormap)` of a gate's heatmap: [0, 1] for sigmoid gates, else symmetric,
-    ±max(1, largest magnitude): [-1, 1] for tanh outputs (candidate, hidden), wider for an
-    LSTM cell state that has grown beyond 1."""
-    if gate in SIGMOID_GATES:
-        return 0.0, 1.0, "viridis"
-    bound = max(1.0, float(np.abs(values).max())) if values.size else 1.0
-    return -bound, bound, "RdBu_r"
+def value_range(values: np.ndarray, bounds: tuple[float, float] | None) -> tuple[float, float, str]:
+    """`(low, high, colormap)` of a heatmap from the interval the values can take
+    (`experiments.gates.gate_bounds`; an open side infinite):
+
+    - inside [0, ∞): from `low` to `high`, or to the largest value where `high` is open
+      (viridis; [0, 1] for sigmoid gates);
+    - signed and bounded: `bounds` itself (red-blue; [-1, 1] for a tanh candidate);
+    - unbounded (a linear candidate): ±the largest magnitude;
+    - None (states): ±max(1, largest magnitude): [-1, 1] for tanh outputs, wider for an LSTM
+      cell state that has grown beyond 1.
+
+    Values that are not finite do not set the scale."""
+    finite = values[np.isfinite(values)]
+    largest = float(np.abs(finite).max()) if finite.size else 0.0
+    if bounds is None:
+        return -max(1.0, largest), max(1.0, largest), "RdBu_r"
+    low, high = bounds
+    if low >= 0:
+        top = high if math.isfinite(high) else float(finite.max()) if finite.size else low
+        return low, top if top > low else low + 1.0, "viridis"
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high, "RdBu_r"
+    return -(largest or 1.0), largest or 1.0, "RdBu_r"
 
 
 def colorize(values: np.ndarray, low: float, high: float, cmap: str) -> np.ndarray:
@@ -157,13 +173,17 @@ def _legend(colours: Mapping[str, tuple], used: set[str]) -> Image.Image:
     return img
 
 
-def heatmap(title: str, gate: str, sequences: Sequence[TracedSequence]) -> np.ndarray:
+def heatmap(
+    title: str, gate: str, sequences: Sequence[TracedSequence], cell: Any = None
+) -> np.ndarray:
     """One gate of one layer for a few sequences: `(height, width, 3)` uint8.
 
-    The colour scale is shared by the sequences (see `value_range`); mark keys get the same
-    colour in every sequence.
+    The colour scale is shared by the sequences (see `value_range`), from where the gate's
+    values can lie in `cell` (`experiments.gates.gate_bounds`: a candidate follows the cell's
+    activation); mark keys get the same colour in every sequence.
     """
-    low, high, cmap = value_range(gate, np.concatenate([s.values.ravel() for s in sequences]))
+    values = np.concatenate([s.values.ravel() for s in sequences])
+    low, high, cmap = value_range(values, gate_bounds(gate, cell))
     keys = list(dict.fromkeys(key for s in sequences for key in s.marks))
     colours = {key: MARK_COLOURS[i % len(MARK_COLOURS)] for i, key in enumerate(keys)}
     header = Image.new("RGB", (34 + int(_font(12).getlength(title)) + 4, 18), WHITE)

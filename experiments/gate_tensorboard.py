@@ -365,9 +365,8 @@ class GateTensorBoard(keras.callbacks.Callback):
                         v[row, :length].T, self._caption(i), tokens, self._marks(i)
                     )
                 )
-            meaning = gates.gate_meaning(gate, cell.retention_gate, cell.retention_keeps_at)
-            title = f"{layer} · {gate} ({meaning}) · units × time"
-            image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences))
+            title = f"{layer} · {gate} ({gates.gate_meaning(gate, cell)}) · units × time"
+            image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences, cell))
 
 
 def _fits(array: np.ndarray, shape: tuple, dtype: str) -> bool:

@@ -7,7 +7,9 @@ holds values the layer computed and then discarded, so they never enter a statis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ GATE_MEANING = {
     "output": "1 shows the cell in h",
     "update": "1 keeps the old state, 0 takes the candidate",
     "reset": "0 hides the old state from the candidate",
-    "candidate": "the new content, in [-1, 1]",
+    "candidate": "the new content",  # its range follows the cell's activation: `gate_meaning`
     "cell": "the LSTM's memory",
     "hidden": "the output h",
     "normalizer": "the sLSTM's normaliser n (h = o * c / n)",
@@ -29,6 +31,19 @@ GATE_MEANING = {
     RETENTION: "the fraction of the old state kept: 1 keeps, 0 forgets",
 }
 TIMESCALE_CAP = 1000.0  # steps; a mean gate of 0.999 or more is "remembers for good"
+# Where a Keras activation's values lie (an open side is infinite); others are not assumed.
+ACTIVATION_RANGES = {
+    "tanh": (-1.0, 1.0),
+    "softsign": (-1.0, 1.0),
+    "hard_tanh": (-1.0, 1.0),
+    "sigmoid": (0.0, 1.0),
+    "hard_sigmoid": (0.0, 1.0),
+    "relu": (0.0, math.inf),
+    "relu6": (0.0, 6.0),
+    "softplus": (0.0, math.inf),
+    "exponential": (0.0, math.inf),
+    "linear": (-math.inf, math.inf),
+}
 
 
 def memory_gate(gate_names: Collection[str]) -> str | None:
@@ -45,11 +60,49 @@ def memory_gate(gate_names: Collection[str]) -> str | None:
     return None
 
 
-def gate_meaning(gate: str, retention_gate: str | None, keeps_at: float) -> str:
+def candidate_activation(cell: Any) -> str:
+    """The name of the activation that makes a cell's `candidate`: its `activation`, or
+    `"linear"` where it has none (minGRU, minLSTM) or has it switched off (the LSTM's
+    `input_activation=False`, NIAF)."""
+    if not getattr(cell, "input_activation", True):
+        return "linear"
+    activation = getattr(cell, "activation", None)
+    return "linear" if activation is None else getattr(activation, "__name__", str(activation))
+
+
+def gate_bounds(gate: str, cell: Any = None) -> tuple[float, float] | None:
+    """Where a gate's values lie, `(low, high)` (an open side infinite), or None if unknown.
+
+    [0, 1] for the sigmoid gates and retention; the candidate's from the cell's candidate
+    activation (`ACTIVATION_RANGES`: tanh [-1, 1], linear unbounded; another activation, or no
+    `cell`, unbounded); None for the states (cell, hidden, normaliser, ...)."""
+    if gate in SIGMOID_GATES:
+        return 0.0, 1.0
+    if gate == "candidate" and cell is not None:
+        return ACTIVATION_RANGES.get(candidate_activation(cell), (-math.inf, math.inf))
+    return None
+
+
+def _interval(low: float, high: float) -> str:
+    """`in [-1, 1]`, `in [0, ∞)`, `unbounded`."""
+    if math.isinf(low) and math.isinf(high):
+        return "unbounded"
+    left = "(-∞" if math.isinf(low) else f"[{low:g}"
+    right = "∞)" if math.isinf(high) else f"{high:g}]"
+    return f"in {left}, {right}"
+
+
+def gate_meaning(gate: str, cell: Any) -> str:
     """What a value near 1 does, for picture titles; the cell's own polarity for its memory gate
-    (minGRU's update gate and the MGU's forget gate keep the state at 0, not at 1)."""
-    if gate == retention_gate and keeps_at == 0.0:
+    (minGRU's update gate and the MGU's forget gate keep the state at 0, not at 1), and for the
+    candidate the cell's own activation and its range (`"tanh: in [-1, 1]"`, `"linear:
+    unbounded"`)."""
+    if gate == cell.retention_gate and cell.retention_keeps_at == 0.0:
         return "0 keeps the old state, 1 takes the candidate"
+    if gate == "candidate":
+        name = candidate_activation(cell)
+        bounds = ACTIVATION_RANGES.get(name)
+        return f"{GATE_MEANING[gate]}, {name}" + (f": {_interval(*bounds)}" if bounds else "")
     return GATE_MEANING.get(gate, gate)
 
 

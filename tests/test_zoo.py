@@ -15,7 +15,9 @@ import tensorflow as tf
 from hydra.utils import instantiate
 
 import layers
+from experiments import gate_plots
 from experiments.export import export_saved_model
+from experiments.gate_tensorboard import GateTensorBoard
 from tests import numpy_zoo
 from tests.conftest import TINY, run_cli
 from tests.test_tensorboard import read_events
@@ -323,6 +325,43 @@ def test_every_cell_exports_serve_and_gates(zoo_model, tmp_path):
         }
         for gate, values in traced.items():
             np.testing.assert_allclose(exported[f"rnn_{name}/{gate}"], values, atol=1e-5)
+
+
+TANH_CANDIDATE, LINEAR_CANDIDATE = ("lstm_peephole", "gru_nrg", "slstm"), ("lstm_niaf", "mingru")
+
+
+def test_candidate_pictures_follow_the_cells_activation(zoo_model, tmp_path, monkeypatch):
+    """`GateTensorBoard`'s candidate heatmap names the cell's own candidate activation and is
+    coloured on its range: [-1, 1] for tanh, ±the largest magnitude for a linear candidate
+    (NIAF, minGRU, minLSTM; small values here, so the old ±max(1, ·) scale would be too wide),
+    whose title claims no [-1, 1]."""
+    drawn, scales = {}, []
+    heatmap, value_range = gate_plots.heatmap, gate_plots.value_range
+
+    def spy_heatmap(title, gate, sequences, cell=None):
+        pixels = heatmap(title, gate, sequences, cell)
+        values = np.concatenate([s.values.ravel() for s in sequences])
+        drawn[title.split(" · ")[0], gate] = (title, values, scales[-1])
+        return pixels
+
+    monkeypatch.setattr(gate_plots, "heatmap", spy_heatmap)
+    monkeypatch.setattr(
+        gate_plots, "value_range", lambda *a: scales.append(value_range(*a)) or scales[-1]
+    )
+    callback = GateTensorBoard(tmp_path, token_batch())
+    callback.set_model(zoo_model)
+    callback.on_train_begin()
+    callback.log(0, images=True)
+    callback.finish()
+    for name in TANH_CANDIDATE:
+        title, _, scale = drawn[f"rnn_{name}", "candidate"]
+        assert "(the new content, tanh: in [-1, 1])" in title and scale == (-1.0, 1.0, "RdBu_r")
+    for name in (*LINEAR_CANDIDATE, "minlstm"):
+        title, values, scale = drawn[f"rnn_{name}", "candidate"]
+        largest = float(np.abs(values).max())
+        assert "(the new content, linear: unbounded)" in title and "[-1, 1]" not in title
+        assert 0 < largest < 1 and scale == (-largest, largest, "RdBu_r")
+    assert drawn["rnn_mingru", "update"][2] == (0.0, 1.0, "viridis")  # gates stay [0, 1]
 
 
 # ------------------------------------------------------------ the real command line ----------
