@@ -4,7 +4,8 @@ Hydra reports its own composition errors (an unknown option, key or type, a malf
 in several lines and with status 1, before any callback can run. `check_command_line` composes
 the run, or every job of a sweep, the way Hydra will, and validates each
 (`experiments.schema.validate_config`: ranges, the task's and logger's checks, a memory estimate),
-so that every refusal reads `error: <key and value>: <what is allowed>` and nothing is created.
+and the memory of the jobs a launcher runs at the same time (`check_memory_at_once`), so that
+every refusal reads `error: <key and value>: <what is allowed>` and nothing is created.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from experiments.schema import ConfigError, validate_config
+from experiments.schema import ConfigError, _size, machine_memory, memory_estimate, validate_config
 
 CONFIG_NAME = "train"
 HYDRA_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
@@ -105,6 +106,47 @@ def check_launcher(config: DictConfig) -> None:
         raise ConfigError(f"hydra.launcher.n_jobs={n_jobs}: expected an integer >= 1")
 
 
+def jobs_at_once(config: DictConfig, n_jobs: int) -> tuple[int, str]:
+    """How many of a sweep's `n_jobs` jobs share this machine's memory at the same time, and the
+    setting that decides it: 1 with `launcher=local` (one after another) and with
+    `launcher=slurm` (each job on the node Slurm gives it, checked on its own), the worker
+    count with `launcher=parallel`, every job with `launcher=submitit_local`."""
+    launcher = (OmegaConf.select(config, "hydra.runtime.choices") or {}).get("hydra/launcher")
+    if launcher == "process_pool":
+        workers = OmegaConf.select(config, "hydra.launcher.n_jobs")
+        return min(workers, n_jobs), f"launcher=parallel, hydra.launcher.n_jobs={workers}"
+    if launcher == "submitit_local":
+        return n_jobs, "launcher=submitit_local starts every job at once"
+    return 1, f"hydra/launcher={launcher}"
+
+
+def check_memory_at_once(config: DictConfig, jobs: list[tuple[list[str], DictConfig, Any]]) -> None:
+    """Refuse a sweep whose largest jobs, run at the same time (`jobs_at_once`), need more
+    memory together than this machine has; each job alone is checked by `validate_config`.
+
+    Raises:
+        ConfigError: naming the largest job, its estimate, the jobs at once and their sum.
+    """
+    at_once, setting = jobs_at_once(config, len(jobs))
+    if at_once < 2:
+        return
+    shared = set.intersection(*(set(overrides) for overrides, _, _ in jobs))
+    needs = sorted(
+        ((sum(memory_estimate(cfg, task).values()), overrides) for overrides, cfg, task in jobs),
+        key=lambda need: -need[0],
+    )[:at_once]
+    total, machine = sum(need for need, _ in needs), machine_memory()
+    if total <= machine:
+        return
+    largest = " ".join(o for o in needs[0][1] if o not in shared) or "every job"
+    raise ConfigError(
+        f"{largest}: needs at least {_size(needs[0][0])} of memory × {at_once} jobs at once "
+        f"({setting}): {_size(total)} for the {at_once} largest jobs together, more than this "
+        f"machine's {_size(machine)}; choose smaller sizes or fewer jobs at once "
+        "(hydra.launcher.n_jobs, or launcher=local: one after another)"
+    )
+
+
 def refuse(message: str) -> NoReturn:
     """Print `error: <message>` on stderr and exit with status 2 (also from Hydra's callbacks,
     which turn other exceptions into warnings)."""
@@ -137,7 +179,7 @@ def check_command_line(argv: list[str], config_dir: Path) -> None:
             config = loader.load_configuration(CONFIG_NAME, args.overrides, mode)
             if multirun:
                 check_launcher(config)
-                compose_jobs(config)
+                check_memory_at_once(config, compose_jobs(config))
             else:
                 validate_config(config)
         except (HydraException, OmegaConfBaseException) as exc:

@@ -493,3 +493,55 @@ def test_a_run_with_tensorboard_and_export_prints_no_tensorflow_info_lines(tmp_p
     assert (tmp_path / outputs.SAVED_MODEL).is_dir()
     printed = result.stdout + result.stderr
     assert "INFO:tensorflow" not in printed and not start_up_lines(printed), printed[-3000:]
+
+
+def test_the_memory_check_counts_the_jobs_that_run_at_once(compose_cfg, tmp_path, capsys):
+    """Two jobs that each need 60% of this machine's memory (by the estimate's own numbers, so on
+    any machine): one after another they pass, two at once they are refused in one line."""
+    from experiments.preflight import check_command_line
+    from experiments.schema import machine_memory, memory_estimate, validate_config
+
+    sizes = ["logger=none", "data.seq_len=10", "model.units=64"]
+
+    def need(batch_size: int) -> float:
+        cfg = compose_cfg([*sizes, f"trainer.batch_size={batch_size}"])
+        return sum(memory_estimate(cfg, validate_config(cfg)).values())
+
+    batch = int((0.6 * machine_memory() - need(1)) / (need(2) - need(1))) + 1
+    sweep = ["-m", *sizes, f"trainer.batch_size={batch}", "model=rnn,gru"]
+    sweep += [f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    for at_once, setting in (
+        (["launcher=parallel"], "launcher=parallel, hydra.launcher.n_jobs=2"),
+        (["launcher=parallel", "hydra.launcher.n_jobs=3"], "hydra.launcher.n_jobs=3"),
+        (["launcher=submitit_local"], "launcher=submitit_local starts every job at once"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            check_command_line([*sweep, *at_once], REPO / "conf")
+        error = capsys.readouterr().err
+        assert exited.value.code == 2 and error.count("\n") == 1, error
+        assert re.match(r"error: model=(rnn|gru): needs at least .* × 2 jobs at once \(", error)
+        assert f"{setting}): " in error and "2 largest jobs together, more than" in error
+    for one_at_a_time in (
+        ["launcher=local"],
+        ["launcher=parallel", "hydra.launcher.n_jobs=1"],
+        ["launcher=slurm"],  # each job on its own node: checked alone
+    ):
+        check_command_line([*sweep, *one_at_a_time], REPO / "conf")  # no SystemExit
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_sweep_run_folders_are_flat_and_names_without_a_slash_unchanged(compose_cfg):
+    from omegaconf import OmegaConf
+
+    def folder(*overrides: str) -> str:
+        cfg = compose_cfg([*overrides, "logger=none"], hydra=True)
+        return OmegaConf.select(cfg, "hydra.sweep.subdir")
+
+    assert folder("data.seq_len=50", "model=gru") == "data.seq_len=50,model=gru"  # resume
+    assert folder("data=table", "data.path=../own/x.csv") == "data.path=..%2Fown%2Fx.csv,data=table"
+    long = folder("data=table", f"data.path=/{'a' * 300}.csv")
+    assert "/" not in long and len(long.encode()) == 255 and long.startswith("data.path=%2Faaa")
+    assert long != folder("data=table", f"data.path=/{'a' * 300}.tsv")  # the hash tells them apart
+    cut = outputs.run_name(f"data.path={'é' * 200}")  # never inside a two-byte character
+    assert len(cut.encode()) <= 255 and cut.startswith("data.path=éé")
+    assert outputs.run_name(".hidden=1") == "%2Ehidden=1"
