@@ -12,7 +12,8 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from keras import activations
+from keras import activations, constraints, initializers, regularizers
+from keras.initializers import Orthogonal
 
 from layers.base import make_cell, split_layer_kwargs
 from layers.cell import RecurrentCell, get_activation
@@ -28,21 +29,20 @@ class MinimalCell(RecurrentCell):
         units: positive integer, size of `h`.
         recurrent_activation: for the gates (default `"sigmoid"`).
         Other arguments as in `RecurrentCell` (`kernel_*`, `bias_*`, `use_bias`, `dropout`,
-        `seed`); `recurrent_dropout` must be 0 (there is no recurrent input to drop).
+        `seed`). With no recurrent kernel, `recurrent_dropout`, `recurrent_initializer`,
+        `recurrent_regularizer` and `recurrent_constraint` would do nothing: only their
+        defaults are accepted (0, orthogonal, None, None), and `activation` only None (the
+        candidate is linear).
     """
 
     def __init__(self, units: int, recurrent_activation: Any = "sigmoid", **kwargs):
         recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
-        if kwargs.get("recurrent_dropout", 0.0):
-            raise ValueError(
-                f"Received an invalid value for argument `recurrent_dropout`, expected 0 for "
-                f"{type(self).__name__} (its gates do not read h_tm1), "
-                f"got {kwargs['recurrent_dropout']!r}."
-            )
-        if kwargs.pop("activation", None) not in (None, "linear"):
+        _check_no_recurrent_kernel(type(self).__name__, kwargs)
+        activation = kwargs.pop("activation", None)
+        if get_activation("activation", activation) is not activations.linear:
             raise ValueError(
                 f"Received an invalid value for argument `activation`, expected None: the "
-                f"candidate of {type(self).__name__} is linear."
+                f"candidate of {type(self).__name__} is linear, got {activation!r}."
             )
         super().__init__(units, activation=None, **kwargs)
         self.recurrent_activation = recurrent_activation_fn
@@ -79,9 +79,31 @@ class MinimalCell(RecurrentCell):
 
     def get_config(self):
         config = super().get_config()
-        config.pop("activation")
+        for key in ("activation", *_RECURRENT_KERNEL_ARGS):
+            config.pop(key)
         config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         return config
+
+
+# The arguments about a recurrent kernel, and whether a value is the default (the only one
+# accepted without a recurrent kernel; earlier saved configs hold the defaults).
+_RECURRENT_KERNEL_ARGS = {
+    "recurrent_dropout": lambda value: not value,
+    "recurrent_initializer": lambda value: isinstance(initializers.get(value), Orthogonal),
+    "recurrent_regularizer": lambda value: regularizers.get(value) is None,
+    "recurrent_constraint": lambda value: constraints.get(value) is None,
+}
+
+
+def _check_no_recurrent_kernel(cell: str, kwargs: dict) -> None:
+    """Refuse a recurrent-kernel argument other than its default (`_RECURRENT_KERNEL_ARGS`)."""
+    for key, is_default in _RECURRENT_KERNEL_ARGS.items():
+        if key in kwargs and not is_default(kwargs[key]):
+            allowed = "0" if key == "recurrent_dropout" else "its default"
+            raise ValueError(
+                f"Received an invalid value for argument `{key}`, expected {allowed} for {cell} "
+                f"(it has no recurrent kernel: its gates do not read h_tm1), got {kwargs[key]!r}."
+            )
 
 
 @keras.saving.register_keras_serializable(package="gatelab")

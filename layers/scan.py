@@ -120,8 +120,17 @@ class ScanRecurrent(Recurrent):
     `step` applies them one step at a time (`trace` and `keras.layers.RNN(cell)` use that).
     Masked steps get `(a, b) = (1, 0)`: the state is carried unchanged, and the output repeats
     the previous one (zeros before the first real step, or everywhere masked with
-    `zero_output_for_mask`), as in the loop.
+    `zero_output_for_mask`), as in the loop. `unroll` must be False: there is no loop to unroll.
     """
+
+    def __init__(self, cell, unroll: bool = False, **kwargs):
+        if unroll is not False:
+            raise ValueError(
+                f"Received an invalid value for argument `unroll`, expected False for "
+                f"{type(self).__name__} (it trains with a parallel scan, not a loop over time "
+                f"that could be unrolled), got {unroll!r}."
+            )
+        super().__init__(cell, **kwargs)
 
     def _fused_call(self, sequences, states, mask):
         """`(output, [h_T])` from `linear_scan`: what `call` returns in place of the loop's."""

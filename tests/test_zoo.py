@@ -438,7 +438,16 @@ def test_keras_layers_keep_their_config():
         (lambda: layers.GRU(2, gate_inputs="x"), "`gate_inputs`, expected one of 'all'"),
         (lambda: layers.GRU(2, tied_gates=True, reset_gate=False), "needs `reset_gate=True`"),
         (lambda: layers.MinGRU(2, recurrent_dropout=0.1), "`recurrent_dropout`, expected 0"),
-        (lambda: layers.MinLSTM(2, activation="tanh"), "`activation`, expected None"),
+        (lambda: layers.MinLSTM(2, activation="tanh"), "is linear, got 'tanh'"),
+        (
+            lambda: layers.MinGRU(2, recurrent_regularizer="l2"),
+            "`recurrent_regularizer`, expected its default for MinGRUCell",
+        ),
+        (
+            lambda: layers.MinLSTM(2, recurrent_initializer="zeros"),
+            "`recurrent_initializer`, expected its default for MinLSTMCell",
+        ),
+        (lambda: layers.MinGRU(2, unroll=True), "`unroll`, expected False for MinGRU"),
         (lambda: layers.SLSTM(2, peephole=True), "passed to SLSTM: {'peephole': True}"),
         (lambda: layers.MinGRU(2, reset_after=True), "passed to MinGRU: {'reset_after': True}"),
         (lambda: layers.MinLSTM(2, units_=1), "passed to MinLSTM: {'units_': 1}"),
@@ -447,3 +456,18 @@ def test_keras_layers_keep_their_config():
 def test_bad_variant_arguments_are_named(make, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         make()
+
+
+def test_scan_cells_load_configs_saved_with_recurrent_kernel_defaults():
+    """Configs saved before the scan cells refused recurrent-kernel arguments hold their
+    defaults (a serialized orthogonal initializer, None): they still load, and say nothing of
+    them when saved again."""
+    old = {
+        **layers.MinGRU(2).get_config(),
+        "recurrent_initializer": keras.initializers.serialize(keras.initializers.Orthogonal()),
+        "recurrent_regularizer": None,
+        "recurrent_constraint": None,
+        "recurrent_dropout": 0.0,
+    }
+    config = layers.MinGRU.from_config(old).get_config()
+    assert not {k for k in config if k.startswith("recurrent_")} - {"recurrent_activation"}
