@@ -9,7 +9,6 @@ import importlib.util
 import json
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from data.context_switch import ID, ContextSwitchTask
 from data.text import TextTask
 from data.text import encode as text_encode
 from experiments import probe
-from experiments.explorer import inputs, summary, timing
+from experiments.explorer import inputs, saved, summary, timing
 from experiments.explorer.models import ModelCache
 from experiments.explorer.plugin import STATIC, GateExplorerPlugin
 from experiments.schema import register_schemas
@@ -35,6 +34,7 @@ from tests.conftest import CONF, TINY
 
 SENTENCE = "alice likes pizza but bob likes ___"  # the tutorial's sentence, in the task's words
 LSTM_RUN, ADDING_RUN = "lstm/tb", "adding/tb"
+OLD_RUN = "old"  # the LSTM's SavedModel alone: a run without the plugin's data (or one's own model)
 BASE = [o for o in TINY if not o.startswith("logger=")] + [
     "logger=tensorboard",
     "logger.gate_every_n_epochs=1",
@@ -53,13 +53,14 @@ RUNS = {
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory) -> Path:
     """A logdir with two tiny runs trained by `experiments.train.train` (the LSTM for 2 epochs,
-    the GRUs for 1)."""
+    the GRUs for 1), and `old/saved_model/`, a copy of the LSTM's SavedModel with nothing else."""
     root = tmp_path_factory.mktemp("explorer")
     register_schemas()
     for name, overrides in RUNS.items():
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             cfg = compose("train", overrides=[*BASE, *overrides, f"output_dir={root / name}"])
         assert train(cfg)["status"] == "ok"
+    shutil.copytree(root / "lstm" / "saved_model", root / OLD_RUN / "saved_model")
     return root
 
 
@@ -100,22 +101,41 @@ def test_the_page_renders_text_only_and_loads_nothing_from_outside():
             assert forbidden not in source, (path.name, forbidden)
 
 
-def test_runs_lists_both_runs_with_layers_and_gates(client, logdir):
+def test_runs_lists_every_run_with_layers_and_gates_but_no_vocabulary(client, logdir):
     status, body = get(client, "runs")
     assert status == 200 and body["max_steps"] == inputs.MAX_STEPS
     runs = {r["run"]: r for r in body["runs"]}
-    assert sorted(runs) == [ADDING_RUN, LSTM_RUN]
-    lstm, adding = runs[LSTM_RUN], runs[ADDING_RUN]
+    assert list(runs) == [ADDING_RUN, LSTM_RUN, OLD_RUN]
+    lstm, adding, old = runs[LSTM_RUN], runs[ADDING_RUN], runs[OLD_RUN]
     assert (lstm["model"], lstm["data"], lstm["seq_len"]) == ("lstm", "context_switch", 5)
     assert (adding["model"], adding["data"], adding["seq_len"]) == ("keras_gru", "adding", 12)
     for run, entry in runs.items():
-        traced = GateTracer(load(logdir, run.split("/")[0]))
+        traced = GateTracer(load(logdir, "adding" if run == ADDING_RUN else "lstm"))
         gates = {layer: sorted(v["gates"]) for layer, v in entry["layers"].items()}
-        x = np.ones((1, 3), np.int32) if run == LSTM_RUN else np.ones((1, 3, 2), np.float32)
+        x = np.ones((1, 3, 2), np.float32) if run == ADDING_RUN else np.ones((1, 3), np.int32)
         assert gates == {layer: sorted(g) for layer, g in traced(x).items()}
-        assert entry["traceable"]
-    assert lstm["layers"]["rnn_0"]["memory_gate"] == "forget"
-    assert lstm["task"]["vocab"][ID["but"]] == "but"
+        assert entry["traceable"] and entry["why"] is None
+        assert {"vocab", "labels"}.isdisjoint(entry["task"]) and "examples" not in entry
+    assert (
+        lstm["layers"]["rnn_0"]["memory_gate"] == old["layers"]["rnn_0"]["memory_gate"] == "forget"
+    )
+    assert lstm["task"]["vocab_size"] == len(load_spec().vocab) and lstm["probe"]
+    assert lstm["example"]["text"].split()[lstm["example"]["marks"]["switch"][0]] in ("but", "and")
+    assert (old["probe"], old["task"]["vocab_size"], old["task"]["input_kind"]) == (
+        False,
+        None,
+        "tokens",
+    )
+    assert (old["task"]["output"], old["task"]["n_outputs"]) == ("last", load_spec().n_outputs)
+    assert (adding["task"]["input_dim"], adding["task"]["output"]) == (2, "last")
+    status, body = get(client, "vocab", run=LSTM_RUN, start=3, count=5)
+    assert status == 200 and body["tokens"] == list(load_spec().vocab[4:9])
+    assert body["total"] == len(load_spec().vocab) - 1  # typeable: padding left out
+    for query in [{"count": inputs.MAX_LISTED + 1}, {"start": "-1"}, {"count": "x"}]:
+        status, body = get(client, "vocab", run=LSTM_RUN, **query)
+        assert status == 400 and f"`count` one in [1, {inputs.MAX_LISTED}]" in body["error"]
+    status, body = get(client, "vocab", run=OLD_RUN)
+    assert status == 400 and "has no vocabulary to list" in body["error"]
 
 
 def test_trace_of_a_sentence_equals_the_layers_trace(client, logdir):
@@ -244,6 +264,92 @@ def test_a_run_without_a_saved_model_still_shows_its_logged_probe(logdir, tmp_pa
     assert status == 200 and body["steps"] == [0, 1]
 
 
+def sentence_gates(logdir: Path, words: list[str]) -> dict:
+    """`GateTracer`'s gates of the trained LSTM on `words` (context_switch's ids)."""
+    x = np.array([[ID[w] for w in words]], np.int32)
+    return {k: v.numpy()[0] for k, v in GateTracer(load(logdir, "lstm"))(x)["rnn_0"].items()}
+
+
+def test_a_saved_model_alone_is_traced_from_token_ids_and_has_no_probe(client, logdir):
+    words = SENTENCE.split()
+    ids = " ".join(str(ID[w]) for w in words)
+    status, body = get(client, "trace", run=OLD_RUN, text=ids)
+    assert status == 200, body
+    assert body["tokens"] == ids.split() and body["unknown"] == []
+    for gate, value in sentence_gates(logdir, words).items():
+        np.testing.assert_allclose(body["gates"]["rnn_0"][gate], value, atol=2e-6, err_msg=gate)
+    status, body = get(client, "trace", run=OLD_RUN, text="7 likes 8")
+    assert status == 400 and "not token ids: 'likes'. This run has no vocabulary" in body["error"]
+    status, body = get(client, "trace", run=OLD_RUN, text="7 2 999")
+    assert status == 400 and body["error"].startswith(
+        f"run '{OLD_RUN}': the model refused the input: "
+    )
+    assert f"token ids must be integers in [0, {len(load_spec().vocab) - 1}]" in body["error"]
+    status, body = get(client, "probe", run=OLD_RUN, layer="rnn_0", gate="forget")
+    assert status == 400 and f"run '{OLD_RUN}' has no logged probe" in body["error"]
+
+
+def test_a_runs_own_tokenisation_and_unknown_words_are_read_as_training_did(logdir, tmp_path):
+    """`preprocessing.json` (one's own data) gives the vocabulary and the rule: lower-cased
+    words, and `<unk>` (id 1) for words outside the vocabulary; a run with no plugin data, alone
+    in a logdir, still enables the tab."""
+    shutil.copytree(logdir / "lstm" / "saved_model", tmp_path / "own" / "saved_model")
+    vocab = ["<pad>", "<unk>", *load_spec().vocab[2:]]  # id 1 ("___") becomes <unk>
+    rule = {"kind": "tokens", "tokens": "word", "lowercase": True, "vocab": vocab}
+    (tmp_path / "own" / "preprocessing.json").write_text(json.dumps(rule))
+    client, _ = timing.client(tmp_path)
+    assert json.loads(client.get("/data/plugins_listing").get_data())["gate_explorer"]["enabled"]
+    status, body = get(client, "trace", run="own", text="Alice LIKES pizza but Bob likes xyz")
+    assert status == 200, body
+    assert body["tokens"] == [*SENTENCE.split()[:-1], "<unk>"] and body["unknown"] == ["xyz"]
+    for gate, value in sentence_gates(logdir, SENTENCE.split()).items():
+        np.testing.assert_allclose(body["gates"]["rnn_0"][gate], value, atol=2e-6, err_msg=gate)
+    status, body = get(client, "runs")
+    assert body["runs"][0]["task"]["vocab_size"] == len(vocab)
+
+
+def test_a_saved_model_that_does_not_load_answers_503_and_the_others_still_work(logdir, tmp_path):
+    shutil.copytree(logdir / "lstm", tmp_path / "logged", ignore=shutil.ignore_patterns("*.keras"))
+    (tmp_path / "logged" / "saved_model" / "saved_model.pb").write_bytes(b"\x12garbage")
+    shutil.copytree(logdir / "lstm" / "saved_model", tmp_path / "broken" / "saved_model")
+    (tmp_path / "broken" / "saved_model" / "variables" / "variables.index").unlink()
+    shutil.copytree(logdir / "adding" / "saved_model", tmp_path / "fine" / "saved_model")
+    client, plugin = timing.client(tmp_path)
+    status, body = get(client, "runs")
+    runs = {r["run"]: r for r in body["runs"]}
+    assert status == 200 and list(runs) == ["logged/tb", "broken", "fine"]
+    assert not runs["logged/tb"]["traceable"] and "is not a SavedModel" in runs["logged/tb"]["why"]
+    assert runs["broken"]["traceable"]  # its signatures read; its variables are gone
+    status, body = get(client, "trace", run="logged/tb", text=SENTENCE)
+    assert status == 503 and body["error"].startswith("run 'logged/tb' cannot be traced: ")
+    assert "saved_model.pb is not a SavedModel" in body["error"]
+    for _ in range(2):  # the failed load is remembered, not tried again on every keystroke
+        status, body = get(client, "trace", run="broken", text="1 2")
+        assert status == 503 and body["error"].startswith("run 'broken' cannot be traced: ")
+        assert "saved_model does not load: " in body["error"]
+    assert len(plugin.models._failed) == 1
+    assert get(client, "trace", run="fine", values="[[0.5, 1]]")[0] == 200
+    status, body = get(client, "probe", run="logged/tb", layer="rnn_0", gate="forget")
+    assert status == 200 and body["steps"] == [0, 1]
+
+
+def test_only_savedmodels_with_the_gates_signature_are_listed(tmp_path):
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    meta.signature_def["serve"].inputs["tokens"].dtype = 3
+    pb = tmp_path / "other" / "saved_model" / "saved_model.pb"
+    pb.parent.mkdir(parents=True)
+    body = meta.SerializeToString()  # SavedModel: {1: version, 2: MetaGraphDef}
+    pb.write_bytes(b"\x08\x01\x12" + bytes([len(body)]) + body)
+    with pytest.raises(saved.SavedModelError, match="has no `gates` signature \\(it has serve\\)"):
+        saved.interface(pb)
+    assert list(saved.run_folders(tmp_path)) == [tmp_path / "other"]
+    client, _ = timing.client(tmp_path)
+    status, body = get(client, "runs")
+    assert status == 200 and body["runs"] == []
+
+
 def test_loaded_models_are_cached_with_a_bound(logdir):
     client, plugin = timing.client(logdir, max_models=1)
     assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200
@@ -266,19 +372,21 @@ def test_the_timing_command_times_traces_after_the_load(logdir, capsys):
     assert out[2].startswith("trace after load, 2 requests: median "), out
 
 
-def test_a_character_task_reads_every_character_and_lists_the_unknown_ones():
+def test_a_character_task_reads_every_character_and_a_word_task_lists_the_unknown_ones():
     spec = TextTask(seq_len=20).spec
     examples = Split(np.full((1, 3), 5, np.int32), np.zeros((1, 3), np.int32))
     task = summary.run_description(spec, {}, {}, examples)["task"]
     assert task["characters"]
-    x, tokens = inputs.encode_text(task, "if x:\n  y")
+    x, tokens, unknown = inputs.encode_text(task, "if x:\n  y")
+    assert unknown == []
     np.testing.assert_array_equal(x[0], text_encode("if x:\n  y"))
     assert tokens == ["i", "f", "␣", "x", ":", "⏎", "␣", "␣", "y"]
-    with pytest.raises(inputs.InputError, match="vocabulary: 'é', '€'. Allowed characters: ⏎ ␣ !"):
-        inputs.encode_text(task, "café €é")
+    x, tokens, unknown = inputs.encode_text(task, "café €é")  # as training reads them: <unk>
+    np.testing.assert_array_equal(x[0], text_encode("café €é"))
+    assert tokens == ["c", "a", "f", "<unk>", "␣", "<unk>", "<unk>"] and unknown == ["é", "€"]
 
     words = {"name": "table", "input_kind": "tokens", "characters": False}
-    words["vocab"] = ["<pad>", "<unk>", *(f"w{i}" for i in range(1000))]
+    words["vocab"] = ["<pad>", "<eos>", *(f"w{i}" for i in range(1000))]  # no <unk>: refused
     with pytest.raises(inputs.InputError) as refused:
         inputs.encode_text(words, "w1 w2000")
     listed = str(refused.value).split("Allowed words: ")[1]
@@ -305,24 +413,32 @@ def browser_or_skip() -> None:
 
 @contextlib.contextmanager
 def tensorboard_here(logdir: Path) -> Iterator[str]:
-    """The `tensorboard` program with every installed plugin over `logdir`, served by a thread of
-    this process (TensorFlow is imported already: seconds less than a new process), its URL.
+    """The `tensorboard` program with every installed plugin over `logdir`, launched in this
+    process (TensorFlow is imported already: seconds less than a new process), its URL.
 
-    Its Python loader reads the logdir once before serving; `tests/test_tools.py` opens the tab
-    in a `tensorboard` process with the default loader (the Rust data server).
+    `launch()` keeps no handle on the server it starts; the public `server_class` argument (the
+    factory `TensorBoard` serves with) records it here, so that it is shut down at the end. Its
+    Python loader reads the logdir once before serving; `tests/test_tools.py` opens the tab in a
+    `tensorboard` process with the default loader (the Rust data server).
     """
-    board = program.TensorBoard(plugins=default.get_plugins())
+    servers: list[program.WerkzeugServer] = []
+
+    def serve(app, flags) -> program.WerkzeugServer:
+        servers.append(program.WerkzeugServer(app, flags))
+        return servers[-1]
+
+    board = program.TensorBoard(plugins=default.get_plugins(), server_class=serve)
     board.configure(
         argv=[None, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", "0"]
         + ["--load_fast", "false", "--reload_interval", "0", "--reload_task", "blocking"]
     )
-    server = board._make_server()  # what `launch()` serves, but one that can be shut down
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = board.launch()
     try:
-        yield server.get_url()
+        yield url
     finally:
-        server.shutdown()
-        server.server_close()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
 
 def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(logdir):
@@ -367,4 +483,11 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         frame.locator("#epoch").fill("0")
         expect(frame.locator("#epoch-label")).to_contain_text("step 0 (epoch 1)")
         expect(frame.locator("#probe-strip .token")).not_to_have_count(0)
+        frame.locator("#run").select_option(OLD_RUN)  # a SavedModel alone: no slider
+        expect(frame.locator("#epoch")).to_be_disabled()
+        expect(frame.locator("#probe-info")).to_contain_text("This run has no logged probe")
+        expect(frame.locator("#probe-strip .token")).to_have_count(0)
+        frame.locator("#input").fill(" ".join(str(ID[w]) for w in words))
+        frame.locator("#trace").click()
+        expect(frame.locator("#strip .word")).to_have_text([str(ID[w]) for w in words])
         browser.close()

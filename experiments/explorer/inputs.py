@@ -2,8 +2,10 @@
 the page shows. Numpy only; every refusal is an `InputError` whose message the page shows.
 
 Token tasks read `text`: words separated by whitespace (context_switch, copy), or characters
-(text, temporal_order: every character is a token, spaces and newlines included). Feature tasks
-read `values`: a JSON array `(time, features)` (a flat list when the task has one feature).
+(text, temporal_order: every character is a token, spaces and newlines included), or by the
+run's own rule (`preprocessing.json`); token ids typed as numbers when the run has no
+vocabulary. Feature tasks read `values`: a JSON array `(time, features)` (a flat list when the
+task has one feature).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from experiments import outputs
+
 MAX_STEPS = 1000  # longest input a `trace` accepts (tokens, characters or steps)
 MAX_LISTED = 300  # vocabulary entries an error message lists (own tables' can be 10,000s)
 TOP_CLASSES = 5
+UNK = "<unk>"  # data.own.UNK: id 1 of a vocabulary built from one's own data
 VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}  # whitespace tokens shown as signs
 
 
@@ -44,30 +49,76 @@ def _check_length(steps: int, unit: str) -> None:
         raise InputError(f"the input has {steps} {unit}s; at most {MAX_STEPS} are allowed")
 
 
-def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str]]:
-    """`text` as token ids `(1, time)` int32 and the tokens as read (whitespace made visible).
+def _ids(text: str) -> tuple[np.ndarray, list[str]]:
+    """Token ids typed as numbers (a token run without a vocabulary file)."""
+    words = text.split()
+    _check_length(len(words), "token id")
+    bad = [w for w in words if not (w.isascii() and w.isdigit())]
+    if bad:
+        listed = ", ".join(repr(w) for w in dict.fromkeys(bad))
+        raise InputError(
+            f"not token ids: {listed}. This run has no vocabulary ({outputs.PREPROCESSING} "
+            "beside its SavedModel): type token ids, whole numbers separated by spaces "
+            "(0 is padding)"
+        )
+    return np.array([[int(w) for w in words]], dtype=np.int32), words
 
-    Raises `InputError` for an empty or too long input, a feature task, or tokens outside the
-    run's vocabulary (all of them listed, with the vocabulary).
+
+def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """`text` as token ids `(1, time)` int32, the tokens as the model reads them (whitespace made
+    visible) and the typed tokens read as `<unk>`.
+
+    Tokens are split by the run's rule when it has one (`task["rule"]`, from
+    `preprocessing.json`: `data.own.tokenize`, lower-casing included), else by whitespace
+    (characters for a character vocabulary). A vocabulary with `<unk>` reads unknown tokens as
+    it, as training did; any other vocabulary refuses them (all listed, with the vocabulary).
+    Raises `InputError` for an empty or too long input, a feature task or refused tokens.
     """
     if task["input_kind"] != "tokens":
         raise InputError(
             f"task {task['name']!r} reads features, not text: send `values`, a JSON array "
             f"(time, {task['input_dim']})"
         )
+    if task["vocab"] is None:
+        x, words = _ids(text)
+        return x, words, []
     unit = "character" if task["characters"] else "word"
-    tokens = list(text) if task["characters"] else text.split()
+    if task.get("rule"):
+        from data.own import tokenize
+
+        tokens = tokenize(text, task["rule"]["tokens"], task["rule"]["lowercase"])
+    else:
+        tokens = list(text) if task["characters"] else text.split()
     _check_length(len(tokens), unit)
     ids = typeable(task)
     unknown = list(dict.fromkeys(t for t in tokens if t not in ids))
-    if unknown:
+    has_unk = len(task["vocab"]) > 1 and task["vocab"][1] == UNK
+    if unknown and not has_unk:
         allowed = " ".join(visible(t) for t in list(ids)[:MAX_LISTED])
         if len(ids) > MAX_LISTED:
             allowed += f" … ({len(ids)} in all; the first {MAX_LISTED} listed)"
         listed = ", ".join(repr(t) for t in unknown)
         raise InputError(f"not in the run's vocabulary: {listed}. Allowed {unit}s: {allowed}")
-    x = np.array([[ids[t] for t in tokens]], dtype=np.int32)
-    return x, [visible(t) for t in tokens]
+    x = np.array([[ids.get(t, 1) for t in tokens]], dtype=np.int32)
+    return x, [visible(t) if t in ids else UNK for t in tokens], unknown
+
+
+def vocabulary(task: dict[str, Any], start: str, count: str) -> dict[str, Any]:
+    """The `vocab` route's page of typeable tokens: `total`, `start` and up to `count` (at most
+    `MAX_LISTED`) `tokens` from `start`, whitespace made visible. `start`, `count`: as typed."""
+    if task["input_kind"] != "tokens" or task["vocab"] is None:
+        raise InputError(f"task {task['name']!r} has no vocabulary to list")
+    try:
+        first, n = int(start), int(count)
+    except ValueError:
+        first = n = -1
+    if first < 0 or not 1 <= n <= MAX_LISTED:
+        raise InputError(
+            f"`start` must be a whole number >= 0 and `count` one in [1, {MAX_LISTED}]; got "
+            f"start={start!r}, count={count!r}"
+        )
+    tokens = list(typeable(task))[first : first + n]
+    return {"total": len(typeable(task)), "start": first, "tokens": [visible(t) for t in tokens]}
 
 
 def parse_values(task: dict[str, Any], raw: str) -> np.ndarray:

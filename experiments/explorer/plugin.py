@@ -1,14 +1,18 @@
 """The gate explorer's TensorBoard plugin: its tab, its page and its read-only JSON routes.
 
-Routes, under `/data/plugin/gate_explorer/` (errors: status 400, `{"error": "..."}`):
+Routes, under `/data/plugin/gate_explorer/` (errors: `{"error": "..."}`, status 400 for what the
+person can fix, 503 for a run whose SavedModel does not load):
 
-- `runs`: the runs that logged the explorer's data (`summary`), each with its model, data,
-  seq_len, layers and gates, task (vocabulary, labels), probe examples, logged steps and whether
-  it has an exported SavedModel to trace (`traceable`).
+- `runs`: every run to explore: those that logged the explorer's data (`summary`), then every
+  folder under the logdir with an exported SavedModel that has the `gates` signature (`saved`),
+  each with its model, data, seq_len, layers and gates, task (input kind, output, vocabulary
+  size), one example input, whether it can be traced (`traceable`, else `why`) and whether it
+  has a logged probe (`probe`). No vocabulary: `vocab` serves it a page at a time.
 - `trace?run=R&text=...` (token tasks) or `trace?run=R&values=[[...]]` (feature tasks): the
   tokens as read, the prediction and every gate as `(time, units)`, from the run's SavedModel.
-- `probe?run=R&layer=L&gate=G`: the gate on the probe examples at every logged step (epoch),
-  with the prediction at each step; works without a SavedModel.
+- `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
+  (epoch), with the prediction at each step; works without a SavedModel.
+- `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
 - `index.js`, `style.css`: the page (an ES module that TensorBoard's iframe calls `render()` of).
 
 A run is chosen from the listing by name; no request value becomes a file path. The SavedModel
@@ -29,13 +33,23 @@ from tensorboard.plugins import base_plugin
 from werkzeug import wrappers
 
 from experiments import outputs
-from experiments.explorer import inputs, summary
-from experiments.explorer.models import ModelCache
+from experiments.explorer import inputs, saved, summary
+from experiments.explorer.models import ModelCache, ModelError
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"/index.js": "text/javascript", "/style.css": "text/css"}
 MAX_MODELS = 2  # SavedModels kept loaded at once
 DECIMALS = 6  # gate values as sent: float32 holds about 7 significant digits
+ACTIVE_SECONDS = 60  # how long `is_active`'s look for SavedModels on disk is reused
+RULE = ("tokens", "lowercase")
+NO_SAVED_MODEL = (
+    f"no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): only its logged probe can "
+    "be shown; export it with `python -m experiments.export RUN_DIR`"
+)
+NO_RUNS = (
+    "no run logged the explorer's data and no folder holds an exported "
+    f"{outputs.SAVED_MODEL}/ with the `gates` signature"
+)
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -51,6 +65,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         self._logdir = Path(context.logdir) if context.logdir else None
         self.models = ModelCache(max_models)
+        self._on_disk: dict[str, Path] = {}  # run name → folder, found by the last listing
+        self._active: tuple[float, bool] = (-ACTIVE_SECONDS, False)
 
     def get_plugin_apps(self) -> dict[str, Any]:
         apps = {route: self._static(route) for route in STATIC_FILES}
@@ -58,10 +74,18 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             "/runs": self._serve_runs,
             "/trace": self._serve_trace,
             "/probe": self._serve_probe,
+            "/vocab": self._serve_vocab,
         }
 
     def is_active(self) -> bool:
-        return False  # enabled by TensorBoard when a run holds this plugin's summary data
+        """True when a folder under the logdir holds an exported SavedModel (TensorBoard enables
+        the tab anyway when a run holds this plugin's summary data). Runs on every plugin
+        listing: the walk stops at the first SavedModel and is reused for a minute."""
+        checked, active = self._active
+        if self._logdir is not None and time.monotonic() - checked > ACTIVE_SECONDS:
+            active = next(saved.run_folders(self._logdir), None) is not None
+            self._active = (time.monotonic(), active)
+        return active
 
     def frontend_metadata(self) -> base_plugin.FrontendMetadata:
         return base_plugin.FrontendMetadata(es_module_path="/index.js", tab_name="Gate explorer")
@@ -75,7 +99,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
 
         return serve
 
-    # -- what the runs logged -------------------------------------------------------------
+    # -- the runs: those that logged the plugin's data, and SavedModels found on disk -------
 
     def _read(self, request, runs: list[str] | None, tags: list[str], downsample: int) -> dict:
         ctx = plugin_util.context(request.environ)
@@ -88,50 +112,113 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         )
 
     def runs(self, request: wrappers.Request, only: str | None = None) -> dict[str, dict[str, Any]]:
-        """Run name → its listing entry, for every run (or the run `only`) with a readable run
-        description."""
+        """Run name → its full entry (the page gets `public(entry)`), for every run (or the run
+        `only`): those with a readable run description, then folders under the logdir with an
+        exported SavedModel (`saved`) that none of them is, named by their path in the logdir."""
         listing = {}
         wanted = None if only is None else [only]
         for run, data in sorted(self._read(request, wanted, [summary.RUN_TAG], 1).items()):
             points = data.get(summary.RUN_TAG, [])
             description = summary.parse_description(points[-1].numpy.item()) if points else None
             if description is not None:
-                listing[run] = self._entry(run, description)
+                listing[run] = self._entry(run, self._run_dir(run), description)
+        if only is not None and only in listing:
+            return listing
+        if only is None or only not in self._on_disk:  # the page lists runs before it asks
+            self._on_disk = self._find_on_disk({e["folder"] for e in listing.values()})
+        for run, folder in self._on_disk.items():
+            if (only is None or run == only) and run not in listing:
+                try:
+                    listing[run] = self._entry(run, folder, saved.describe(folder))
+                except saved.SavedModelError:
+                    continue  # changed since it was found: not one of ours any more
         return listing
 
+    def _find_on_disk(self, logged: set[Path | None]) -> dict[str, Path]:
+        """Run name → folder of every folder under the logdir with a SavedModel that has the
+        `gates` signature, less those of runs that logged the plugin's data."""
+        if self._logdir is None:
+            return {}
+        root, found = self._logdir.resolve(), {}
+        for folder in saved.run_folders(root):
+            folder = folder.resolve()
+            if folder in logged or not folder.is_relative_to(root):
+                continue
+            try:
+                saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
+            except saved.SavedModelError:
+                continue  # some other SavedModel: not listed
+            found[folder.relative_to(root).as_posix()] = folder
+        return found
+
     def _run_dir(self, run: str) -> Path | None:
-        """The run's output folder (the parent of its `tb/`) inside the logdir, or None."""
+        """The output folder (the parent of its `tb/`) of a run that logged the plugin's data,
+        inside the logdir, or None."""
         if self._logdir is None or Path(run).name != outputs.TENSORBOARD:
             return None
         root = self._logdir.resolve()
         folder = (root / run).resolve().parent
         return folder if folder.is_relative_to(root) else None
 
-    def _entry(self, run: str, description: dict[str, Any]) -> dict[str, Any]:
-        folder = self._run_dir(run)
+    def _entry(self, run: str, folder: Path | None, description: dict[str, Any]) -> dict[str, Any]:
         metrics = (outputs.read_metrics(folder) if folder else None) or {}
-        saved = folder is not None and (folder / outputs.SAVED_MODEL / "saved_model.pb").is_file()
+        why = None
+        try:
+            if folder is None or not (folder / outputs.SAVED_MODEL / saved.PB).is_file():
+                why = NO_SAVED_MODEL
+            else:
+                saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
+            rule = saved.rule(folder) if folder and description["task"]["vocab"] else None
+        except saved.SavedModelError as exc:
+            why, rule = str(exc), None
         first = next(iter(description["layers"].values()), {})
         return {
             "run": run,
             "model": metrics.get("model") or first.get("cell"),
             "data": metrics.get("data") or description["task"]["name"],
             "seq_len": metrics.get("seq_len", description["task"]["seq_len"]),
-            "traceable": saved,
-            **description,
+            "traceable": why is None,
+            "why": why,
+            "probe": bool(description["examples"]),
+            "folder": folder,
+            "task": description["task"] | {"rule": rule and {k: rule[k] for k in RULE}},
+            "layers": description["layers"],
+            "examples": description["examples"],
+        }
+
+    @staticmethod
+    def public(entry: dict[str, Any]) -> dict[str, Any]:
+        """What the page gets of a run to start with: no vocabulary or labels (`vocab` and
+        `trace` serve those), one example input (`text` or `values`, and its `marks`)."""
+        task = entry["task"]
+        kept = {k: v for k, v in task.items() if k not in ("vocab", "labels", "rule")}
+        example = entry["examples"][0] if entry["examples"] else {}
+        return {k: v for k, v in entry.items() if k not in ("folder", "examples", "task")} | {
+            "task": kept | {"vocab_size": None if task["vocab"] is None else len(task["vocab"])},
+            "example": {k: v for k, v in example.items() if k in ("text", "values", "marks")},
         }
 
     def _run(self, request: wrappers.Request) -> tuple[str, dict[str, Any]]:
-        """The listing entry of the request's `run`, or `InputError` naming the runs there are."""
+        """The entry of the request's `run`, or `InputError` naming the runs there are."""
         run = request.args.get("run", "")
         entry = self.runs(request, only=run).get(run)  # one description read, not every run's
         if entry is None:
             listing = self.runs(request)
-            known = (
-                ", ".join(repr(r) for r in listing) or "none (no run logged the explorer's data)"
-            )
+            known = ", ".join(repr(r) for r in listing) or f"none ({NO_RUNS})"
             raise inputs.InputError(f"unknown run {run!r}; the runs are: {known}")
         return run, entry
+
+    def _model(self, run: str, entry: dict[str, Any]):
+        """The run's loaded SavedModel; `InputError` when it has none, `ModelError` (naming the
+        run) when it does not load."""
+        if entry["why"] == NO_SAVED_MODEL:
+            raise inputs.InputError(f"run {run!r} has {NO_SAVED_MODEL}")
+        try:
+            if entry["why"] is not None:
+                raise ModelError(entry["why"])
+            return self.models.get(entry["folder"] / outputs.SAVED_MODEL)
+        except ModelError as exc:
+            raise ModelError(f"run {run!r} cannot be traced: {exc}") from None
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -139,25 +226,41 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
     def _respond(request, body: dict[str, Any], code: int = 200) -> wrappers.Response:
         return http_util.Respond(request, body, "application/json", code=code)
 
+    def _answer(self, request: wrappers.Request, route) -> wrappers.Response:
+        """`route(request)` as JSON; what the person can fix → 400, a run whose SavedModel does
+        not load → 503, each as `{"error": ...}`."""
+        try:
+            return self._respond(request, route(request))
+        except inputs.InputError as exc:
+            return self._respond(request, {"error": str(exc)}, code=400)
+        except ModelError as exc:
+            return self._respond(request, {"error": str(exc)}, code=503)
+
     @wrappers.Request.application
     def _serve_runs(self, request: wrappers.Request) -> wrappers.Response:
-        return self._respond(
-            request, {"runs": list(self.runs(request).values()), "max_steps": inputs.MAX_STEPS}
-        )
+        listing = [self.public(entry) for entry in self.runs(request).values()]
+        return self._respond(request, {"runs": listing, "max_steps": inputs.MAX_STEPS})
 
     @wrappers.Request.application
     def _serve_trace(self, request: wrappers.Request) -> wrappers.Response:
-        try:
-            return self._respond(request, self.trace(request))
-        except inputs.InputError as exc:
-            return self._respond(request, {"error": str(exc)}, code=400)
+        return self._answer(request, self.trace)
 
     @wrappers.Request.application
     def _serve_probe(self, request: wrappers.Request) -> wrappers.Response:
-        try:
-            return self._respond(request, self.probe(request))
-        except inputs.InputError as exc:
-            return self._respond(request, {"error": str(exc)}, code=400)
+        return self._answer(request, self.probe)
+
+    @wrappers.Request.application
+    def _serve_vocab(self, request: wrappers.Request) -> wrappers.Response:
+        return self._answer(request, self.vocab)
+
+    def vocab(self, request: wrappers.Request) -> dict[str, Any]:
+        """The `vocab` route's answer: a page of the run's typeable tokens."""
+        run, entry = self._run(request)
+        args = request.args
+        page = inputs.vocabulary(
+            entry["task"], args.get("start", "0"), args.get("count", str(inputs.MAX_LISTED))
+        )
+        return {"run": run, **page}
 
     def trace(self, request: wrappers.Request) -> dict[str, Any]:
         """The `trace` route's answer; `InputError` for anything the person can fix."""
@@ -168,24 +271,23 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             raise inputs.InputError(
                 f"send exactly one of `text` and `values` (this run reads `{wanted}`)"
             )
+        unknown: list[str] = []
         if "text" in args:
-            x, tokens = inputs.encode_text(task, args["text"])
+            x, tokens, unknown = inputs.encode_text(task, args["text"])
         else:
             x = inputs.parse_values(task, args["values"])
             tokens = [str(t) for t in range(x.shape[1])]
-        if not entry["traceable"]:
-            raise inputs.InputError(
-                f"run {run!r} has no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): "
-                "only its logged probes can be shown; export it with "
-                "`python -m experiments.export RUN_DIR`"
-            )
-        model = self.models.get(self._run_dir(run) / outputs.SAVED_MODEL)
+        model = self._model(run, entry)
         tic = time.perf_counter()
-        y, gates = model.trace(x)
+        try:
+            y, gates = model.trace(x)
+        except ValueError as exc:
+            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         seconds = time.perf_counter() - tic
         return {
             "run": run,
             "tokens": tokens,
+            "unknown": unknown,
             "input": x[0].tolist() if task["input_kind"] == "features" else None,
             "prediction": inputs.prediction(task, y),
             "gates": {
@@ -197,6 +299,11 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
     def probe(self, request: wrappers.Request) -> dict[str, Any]:
         """The `probe` route's answer: one gate of the probe examples at every logged step."""
         run, entry = self._run(request)
+        if not entry["probe"]:
+            raise inputs.InputError(
+                f"run {run!r} has no logged probe: only runs trained with the explorer's "
+                "GateLogger (logger=tensorboard, logger.gate_every_n_epochs not null) have one"
+            )
         layer, gate = request.args.get("layer", ""), request.args.get("gate", "")
         gates = entry["layers"].get(layer, {}).get("gates", [])
         if gate not in gates:
@@ -212,6 +319,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         examples = entry["examples"]
         return {
             "run": run,
+            "examples": examples,
             "steps": steps,
             "values": [
                 [_rounded(v[: e["length"]]) for e, v in zip(examples, values[s])] for s in steps

@@ -2,8 +2,9 @@
 
 Builds TensorBoard's WSGI app with the plugin over LOGDIR (as `tensorboard --logdir LOGDIR` would,
 without the server), then times, for one token run: the first `trace` (it loads the SavedModel)
-and `--repeats` `trace` requests of a `--tokens`-word input drawn from the run's vocabulary, each
-the whole route (parse, trace, JSON encoding). Prints seconds: load, then median and max.
+and `--repeats` `trace` requests of a `--tokens`-word input drawn from the run's vocabulary (its
+first `inputs.MAX_LISTED` entries, from the `vocab` route), each the whole route (parse, trace,
+JSON encoding). Prints seconds: load, then median and max.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from experiments.explorer import inputs
 
 
 def client(logdir: Path, **plugin_kwargs):
@@ -45,11 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app, _ = client(args.logdir)
     runs = app.get("/data/plugin/gate_explorer/runs").json["runs"]
-    tokens = [r for r in runs if r["traceable"] and r["task"]["input_kind"] == "tokens"]
+    tokens = [r for r in runs if r["traceable"] and r["task"]["vocab_size"]]
     run = next((r for r in tokens if args.run in (None, r["run"])), None)
     if run is None:
-        parser.error(f"no traceable token run {args.run or ''} under {args.logdir}")
-    vocab = [t for t in run["task"]["vocab"][1:] if not t.startswith("<")]
+        where = f"{args.run or ''} under {args.logdir}"
+        parser.error(f"no traceable token run with a vocabulary {where}")
+    query = {"run": run["run"], "count": inputs.MAX_LISTED}
+    listed = app.get("/data/plugin/gate_explorer/vocab", query_string=query).json["tokens"]
+    vocab = [t for t in listed if t not in inputs.VISIBLE.values()]
     rng = np.random.default_rng(0)
     separator = "" if run["task"]["characters"] else " "
 

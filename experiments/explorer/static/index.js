@@ -196,6 +196,9 @@ function build() {
     el("section", { id: "ask" }, [
       el("h2", { text: "Ask the model" }),
       ($.hint = el("p", { id: "hint", class: "info" })),
+      ($.vocab = el("details", { id: "vocab", class: "info" }, [
+        el("summary", { text: "Vocabulary" }), ($.vocabList = el("div", { id: "vocab-list" })),
+      ])),
       ($.input = el("textarea", { id: "input", rows: "3", spellcheck: "false" })),
       el("div", {}, [button("trace", "Trace"), ($.status = el("span", { id: "status", class: "info" }))]),
       ($.error = el("div", { id: "error", class: "error", role: "alert" })),
@@ -252,13 +255,14 @@ function build() {
   });
   $.allUnits.addEventListener("click", () => setUnits([]));
   $.example.addEventListener("change", redrawProbe);
+  $.vocab.addEventListener("toggle", loadVocab);
   $.epoch.addEventListener("input", redrawProbe);
 }
 
 // The step a probe example marks as the one that matters: context_switch's but/and, adding's
 // first marker, copy's delimiter; null when the task marks none.
 function markedStep(example) {
-  const marks = example.marks;
+  const marks = example.marks || {};
   const steps = marks.switch || marks.markers || marks.delimiter;
   return steps && steps.length ? steps[0] : null;
 }
@@ -284,13 +288,16 @@ async function loadRuns() {
     return;
   }
   if (!state.runs.length) {
-    $.error.textContent = "No run has logged the gate explorer's data: train with logger=tensorboard " +
-      "(logger.gate_every_n_epochs not null).";
+    $.error.textContent = "No run to explore: train with logger=tensorboard (logger.gate_every_n_epochs " +
+      "not null), or export a run's SavedModel (python -m experiments.export RUN_DIR) into the logdir.";
     return;
   }
   const previous = state.run && state.run.run;
-  $.run.replaceChildren(...state.runs.map((r) => new Option(
-    `${r.run} (${r.model}, ${r.data}, seq_len ${r.seq_len}${r.traceable ? "" : ", no SavedModel"})`, r.run)));
+  $.run.replaceChildren(...state.runs.map((r) => {
+    const about = [r.model, r.data, r.seq_len != null ? `seq_len ${r.seq_len}` : null,
+      r.traceable ? null : "not traceable", r.probe ? null : "no logged probe"].filter((a) => a != null);
+    return new Option(`${r.run} (${about.join(", ")})`, r.run);
+  }));
   const keep = state.runs.find((r) => r.run === previous);
   selectRun((keep || state.runs.find((r) => r.traceable) || state.runs[0]).run);
 }
@@ -299,23 +306,34 @@ function selectRun(name) {
   const run = state.runs.find((r) => r.run === name);
   state.run = run;
   $.run.value = name;
-  $.layer.replaceChildren(...Object.keys(run.layers).map((l) => new Option(`${l} (${run.layers[l].cell})`, l)));
+  $.layer.replaceChildren(...Object.keys(run.layers).map((l) => {
+    const cell = run.layers[l].cell;
+    return new Option(cell ? `${l} (${cell})` : l, l);
+  }));
   fillGates();
   const task = run.task;
-  const example = run.examples[0];
-  $.runInfo.textContent = `task ${task.name}, ${task.input_kind}, output ${task.output}`;
-  if (task.input_kind === "tokens") {
+  const example = run.example;
+  const prefilled = example.text != null || example.values != null ? "; prefilled with a validation example." : ".";
+  $.runInfo.textContent = `task ${task.name ?? "unknown"}, ${task.input_kind}, output ${task.output}`;
+  if (task.input_kind === "tokens" && task.vocab_size == null) {
+    $.hint.textContent = `Token ids, whole numbers separated by spaces, at most ${state.maxSteps}: this run ` +
+      "has no vocabulary file (preprocessing.json) beside its SavedModel" + prefilled;
+    $.input.value = "";
+  } else if (task.input_kind === "tokens") {
     $.hint.textContent = (task.characters ? "Characters" : "Words separated by spaces") +
-      ` from the run's vocabulary, at most ${state.maxSteps}; prefilled with a validation example.`;
-    $.input.value = example ? example.text : "";
+      ` from the run's vocabulary (${task.vocab_size} entries), at most ${state.maxSteps}` + prefilled;
+    $.input.value = example.text ?? "";
   } else {
-    $.hint.textContent = `A JSON array (time, ${task.input_dim}) of numbers, at most ${state.maxSteps} steps; ` +
-      "prefilled with a validation example.";
-    $.input.value = example ? "[\n" + example.values.map((row) => JSON.stringify(row)).join(",\n") + "\n]" : "";
+    $.hint.textContent = `A JSON array (time, ${task.input_dim}) of numbers, at most ${state.maxSteps} steps` +
+      prefilled;
+    $.input.value = example.values ? "[\n" + example.values.map((row) => JSON.stringify(row)).join(",\n") + "\n]" : "";
   }
   $.curves.hidden = task.input_kind !== "features";
-  $.example.replaceChildren(...run.examples.map((e, i) => new Option(
-    `probe ${i}${e.target != null ? ` (target ${e.target})` : ""}`, String(i))));
+  $.vocab.hidden = task.vocab_size == null;
+  $.vocab.open = false;
+  $.vocabList.replaceChildren();
+  $.example.replaceChildren();
+  state.probeKey = null;
   state.units = [];
   $.units.value = "";
   state.trace = null;
@@ -345,19 +363,24 @@ async function trace() {
   const serial = ++state.serial;
   $.error.textContent = "";
   if (!run.traceable) {
-    $.error.textContent = `Run ${run.run} has no exported SavedModel: only its logged probe (below) can be shown.`;
+    $.error.textContent = `Run ${run.run} cannot be traced: ${run.why}`;
     return;
   }
   const key = run.task.input_kind === "tokens" ? "text" : "values";
+  if (!$.input.value.trim()) {
+    $.status.textContent = "type an input to trace";
+    return;
+  }
   $.status.textContent = "tracing…";
   try {
     const body = await getJson("trace", { run: run.run, [key]: $.input.value });
     if (serial !== state.serial) return;  // a later request superseded this one
     state.trace = body;
-    $.status.textContent = `${body.tokens.length} steps traced in ${(body.seconds * 1000).toFixed(0)} ms`;
+    const unknown = body.unknown.length ? ` · read as <unk>: ${body.unknown.join(" ")}` : "";
+    $.status.textContent = `${body.tokens.length} steps traced in ${(body.seconds * 1000).toFixed(0)} ms${unknown}`;
     const words = body.tokens;
     const but = words.indexOf("but");
-    const mark = run.examples[0] && markedStep(run.examples[0]);
+    const mark = markedStep(run.example);
     state.switchStep = but >= 0 ? but : mark != null && mark < words.length ? mark : 0;
     redraw();
   } catch (error) {
@@ -399,10 +422,22 @@ async function loadProbe() {
   if (state.probeKey === key) return;
   state.probeKey = key;
   state.probe = null;
+  $.epoch.disabled = $.example.disabled = !run.probe;
+  $.probeInfo.textContent = run.probe ? "" : "This run has no logged probe, so there is no epoch slider: " +
+    "it was not trained with the explorer's GateLogger (logger=tensorboard, logger.gate_every_n_epochs), " +
+    "only its SavedModel is here. Typed input (above) is traced all the same.";
+  if (!run.probe) {
+    redrawProbe();
+    return;
+  }
   try {
     const body = await getJson("probe", { run: run.run, layer: state.layer, gate: state.gate });
     if (state.probeKey !== key) return;
     state.probe = body;
+    if (!$.example.options.length) {
+      $.example.replaceChildren(...body.examples.map((e, i) => new Option(
+        `probe ${i}${e.target != null ? ` (target ${e.target})` : ""}`, String(i))));
+    }
     $.epoch.max = String(Math.max(0, body.steps.length - 1));
     $.epoch.value = $.epoch.max;
   } catch (error) {
@@ -415,11 +450,12 @@ function redrawProbe() {
   const probe = state.probe;
   if (!probe || !probe.steps.length) {
     for (const node of [$.probeStrip, $.probePrediction]) node.replaceChildren();
-    $.epochLabel.textContent = "";
+    for (const canvas of [$.probeHeatmap, $.probeCurve]) canvas.width = canvas.height = 0;
+    $.epochLabel.textContent = $.probeReadout.textContent = "";
     return;
   }
   const index = Number($.epoch.value), ex = Number($.example.value || 0);
-  const example = state.run.examples[ex];
+  const example = probe.examples[ex];
   const matrix = probe.values[index][ex];
   const tokens = example.tokens || matrix.map((_, t) => String(t));
   const step = probe.steps[index];
@@ -449,6 +485,19 @@ function redrawProbe() {
     { name: `${state.gate} at “${tokens[mark]}”`, values: atMark },
     { name: `${state.gate} elsewhere`, values: elsewhere },
   ]);
+}
+
+async function loadVocab() {
+  const run = state.run;
+  if (!$.vocab.open || $.vocabList.childNodes.length || !run) return;
+  try {
+    const body = await getJson("vocab", { run: run.run, start: 0, count: 300 });
+    if (state.run !== run) return;
+    const more = body.total > body.tokens.length ? ` … (${body.total} in all; the first ${body.tokens.length} listed)` : "";
+    $.vocabList.textContent = body.tokens.join(" ") + more;
+  } catch (error) {
+    $.vocabList.textContent = String(error.message);
+  }
 }
 
 export async function render() {

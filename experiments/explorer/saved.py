@@ -1,0 +1,179 @@
+"""Runs the explorer finds on disk: every folder under the logdir whose `saved_model/` holds the
+`gates` and `serve` signatures of `experiments.export`, with or without the plugin's summaries
+(a run trained before the plugin existed, or a model of a person's own Keras script exported by
+`export_saved_model`).
+
+What the page needs is read from files as data, never by running code named in them:
+
+- `saved_model/saved_model.pb` (protobuf, parsed without TensorFlow, < 1 ms): the input (`tokens`
+  int32 `(batch, time)` or `features` float32 `(batch, time, F)`), every `<layer>/<gate>` output
+  and the shape of `outputs` (one prediction per sequence or one per step, and how many);
+- `preprocessing.json` (runs on one's own data): the vocabulary and the tokenisation rule;
+- `metrics.json` (gatelab runs): model, data and seq_len, for the listing.
+
+A token run without a vocabulary is traced from token ids typed as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from experiments import export, outputs
+
+PB = "saved_model.pb"
+SKIPPED = {outputs.SAVED_MODEL, outputs.TENSORBOARD, outputs.BACKUP}  # never hold run folders
+MAX_FOLDERS = 20_000  # folders a listing walks at most (a logdir of many sweeps has thousands)
+DT_FLOAT, DT_INT32, DT_INT64 = 1, 3, 9  # tensorflow/core/framework/types.proto
+GATE_ORDER = ("input", "forget", "update", "reset", "candidate", "output", "cell", "hidden")
+
+
+class SavedModelError(ValueError):
+    """A run's SavedModel (or a file beside it) cannot be read: the message says what is wrong."""
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+
+
+def signatures(pb: Path) -> dict[str, Any]:
+    """Signature name → `SignatureDef` of the SavedModel file `pb` (its first meta graph).
+
+    `SavedModel` is `{1: schema version (varint), 2: repeated MetaGraphDef}`; TensorBoard ships
+    `MetaGraphDef` but not `SavedModel`, so the outer message is split by hand.
+    """
+    from google.protobuf.message import DecodeError
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    try:
+        raw, i = pb.read_bytes(), 0
+        while i < len(raw):
+            key, i = _varint(raw, i)
+            if key == 2 << 3 | 2:  # field 2, length-delimited
+                size, i = _varint(raw, i)
+                if i + size > len(raw):
+                    raise IndexError("truncated")
+                return dict(meta_graph_pb2.MetaGraphDef.FromString(raw[i : i + size]).signature_def)
+            if key != 1 << 3:  # anything but field 1 (varint) is not a SavedModel
+                break
+            _, i = _varint(raw, i)
+    except OSError as exc:
+        raise SavedModelError(f"{pb} cannot be read: {exc.strerror or exc}") from None
+    except (IndexError, DecodeError) as exc:
+        raise SavedModelError(f"{pb} is not a SavedModel ({type(exc).__name__})") from None
+    raise SavedModelError(f"{pb} is not a SavedModel (no meta graph in it)")
+
+
+def _shape(info) -> list[int]:
+    return [d.size for d in info.tensor_shape.dim]  # -1: unknown (batch, time)
+
+
+def interface(pb: Path) -> dict[str, Any]:
+    """What the page needs from a SavedModel's signatures: `input` (its key), `input_kind`,
+    `input_dim` (features, or None), `output` ("last" / "sequence"), `n_outputs` and `layers`
+    (`{layer: [gates]}`). `SavedModelError` when `gates` or `serve` is missing or unusable."""
+    found = signatures(pb)
+    missing = [name for name in (export.GATES, export.SERVE) if name not in found]
+    if missing:
+        raise SavedModelError(
+            f"{pb} has no {' and no '.join(f'`{m}`' for m in missing)} signature (it has "
+            f"{', '.join(sorted(found)) or 'none'}); export it with `python -m experiments.export "
+            "RUN_DIR` or `experiments.export.export_saved_model`"
+        )
+    gates, serve = found[export.GATES], found[export.SERVE]
+    (name, spec), out = next(iter(gates.inputs.items())), serve.outputs.get(export.OUTPUT_KEY)
+    shape, out_shape = _shape(spec), _shape(out) if out is not None else []
+    kinds = {DT_INT32: "tokens", DT_INT64: "tokens", DT_FLOAT: "features"}
+    layers: dict[str, list[str]] = {}
+    for key in gates.outputs:
+        layer, _, gate = key.rpartition("/")
+        layers.setdefault(layer, []).append(gate)
+    usable = len(gates.inputs) == 1 and spec.dtype in kinds and len(out_shape) in (2, 3)
+    if not usable or "" in layers or out_shape[-1] < 1:
+        raise SavedModelError(f"{pb}'s `gates` and `serve` signatures are not export's")
+    order = {gate: i for i, gate in enumerate(GATE_ORDER)}
+    return {
+        "input": name,
+        "input_kind": kinds[spec.dtype],
+        "input_dim": shape[-1] if kinds[spec.dtype] == "features" else None,
+        "output": "sequence" if len(out_shape) == 3 else "last",
+        "n_outputs": out_shape[-1],
+        "layers": {
+            layer: sorted(g, key=lambda gate: (order.get(gate, len(order)), gate))
+            for layer, g in sorted(layers.items())
+        },
+    }
+
+
+def rule(folder: Path) -> dict[str, Any] | None:
+    """The run's tokenisation from its `preprocessing.json` (`vocab`, `tokens` "word"/"char",
+    `lowercase`), None without one or for features; `SavedModelError` if it is unreadable."""
+    path = folder / outputs.PREPROCESSING
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SavedModelError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(record, dict) or record.get("kind") != "tokens":
+        return None
+    vocab, tokens = record.get("vocab"), record.get("tokens")
+    if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab) or not vocab:
+        raise SavedModelError(f"{path}: `vocab` is not a list of strings")
+    if tokens not in ("word", "char"):
+        raise SavedModelError(f"{path}: `tokens` is {tokens!r}, not 'word' or 'char'")
+    return {"vocab": vocab, "tokens": tokens, "lowercase": bool(record.get("lowercase", False))}
+
+
+def run_folders(root: Path, limit: int = MAX_FOLDERS) -> Iterator[Path]:
+    """Folders under `root` (itself included) that hold `saved_model/saved_model.pb`, in walk
+    order, visiting at most `limit` folders; links are not followed."""
+    visited = 0
+    for folder, dirs, _ in os.walk(root):
+        visited += 1
+        if visited > limit:
+            return
+        if (Path(folder) / outputs.SAVED_MODEL / PB).is_file():
+            yield Path(folder)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED and not d.startswith("."))
+
+
+def describe(folder: Path) -> dict[str, Any]:
+    """A run description (as `summary.run_description`, without probe examples) of the
+    SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable."""
+    api = interface(folder / outputs.SAVED_MODEL / PB)
+    tokens = rule(folder) if api["input_kind"] == "tokens" else None
+    vocab = tokens["vocab"] if tokens else None
+    metrics = outputs.read_metrics(folder) or {}
+    return {
+        "task": {
+            "name": metrics.get("data"),
+            "seq_len": metrics.get("seq_len"),
+            "input_kind": api["input_kind"],
+            "input_dim": len(vocab) if vocab else api["input_dim"],
+            "output": api["output"],
+            "n_outputs": api["n_outputs"],
+            "vocab": vocab,
+            "labels": None,
+            "characters": bool(tokens) and tokens["tokens"] == "char",
+        },
+        "layers": {
+            layer: {
+                "cell": None,
+                "gates": gates,
+                "memory_gate": next((g for g in ("forget", "update") if g in gates), None),
+            }
+            for layer, gates in api["layers"].items()
+        },
+        "examples": [],
+    }
