@@ -27,7 +27,9 @@ class MinimalCell(RecurrentCell):
 
     Args:
         units: positive integer, size of `h`.
-        recurrent_activation: for the gates (default `"sigmoid"`).
+        recurrent_activation: for the gates (default `"sigmoid"`): a Keras activation named in
+            `gate_activations` (others take the gates out of their range: NaN or growing
+            states) or a callable of your own.
         Other arguments as in `RecurrentCell` (`kernel_*`, `bias_*`, `use_bias`, `dropout`,
         `seed`). With no recurrent kernel, `recurrent_dropout`, `recurrent_initializer`,
         `recurrent_regularizer` and `recurrent_constraint` would do nothing: only their
@@ -35,8 +37,19 @@ class MinimalCell(RecurrentCell):
         candidate is linear).
     """
 
+    # The Keras activations that keep the gates in their range, and what that range is.
+    gate_activations: tuple[str, ...] = ("sigmoid",)
+    gate_range: str = "its gates must lie in [0, 1]"
+
     def __init__(self, units: int, recurrent_activation: Any = "sigmoid", **kwargs):
         recurrent_activation_fn = get_activation("recurrent_activation", recurrent_activation)
+        name = _keras_activation_name(recurrent_activation_fn)
+        if name is not None and name not in self.gate_activations:
+            raise ValueError(
+                f"Received an invalid value for argument `recurrent_activation`, expected one of "
+                f"{self.gate_activations} for {type(self).__name__} ({self.gate_range}) or a "
+                f"callable of your own, got {recurrent_activation!r}."
+            )
         _check_no_recurrent_kernel(type(self).__name__, kwargs)
         activation = kwargs.pop("activation", None)
         if get_activation("activation", activation) is not activations.linear:
@@ -95,6 +108,15 @@ _RECURRENT_KERNEL_ARGS = {
 }
 
 
+def _keras_activation_name(function: Any) -> str | None:
+    """The name of one of Keras's own activations, or None for a function of the user's."""
+    name = getattr(function, "__name__", None)
+    try:
+        return name if activations.get(name) is function else None
+    except ValueError:  # not a name Keras knows
+        return None
+
+
 def _check_no_recurrent_kernel(cell: str, kwargs: dict) -> None:
     """Refuse a recurrent-kernel argument other than its default (`_RECURRENT_KERNEL_ARGS`)."""
     for key, is_default in _RECURRENT_KERNEL_ARGS.items():
@@ -117,6 +139,8 @@ class MinGRUCell(MinimalCell):
     """
 
     gate_count = 2
+    gate_activations = ("sigmoid", "hard_sigmoid")
+    gate_range = "its update gate must lie in [0, 1]"
     gate_names = ("update", "candidate", "hidden")
     retention_gate, retention_keeps_at = "update", 0.0
 
@@ -140,6 +164,7 @@ class MinLSTMCell(MinimalCell):
     """
 
     gate_count = 3
+    gate_range = "f / (f + i) needs f + i > 0 at every step: the sigmoid's log-space form"
     gate_names = ("input", "forget", "candidate", "hidden")
     retention_gate = "forget"
 

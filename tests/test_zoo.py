@@ -448,6 +448,14 @@ def test_keras_layers_keep_their_config():
             "`recurrent_initializer`, expected its default for MinLSTMCell",
         ),
         (lambda: layers.MinGRU(2, unroll=True), "`unroll`, expected False for MinGRU"),
+        (
+            lambda: layers.MinLSTM(2, recurrent_activation="relu"),  # 0 / 0: NaN states
+            "`recurrent_activation`, expected one of ('sigmoid',) for MinLSTMCell",
+        ),
+        (
+            lambda: layers.MinGRU(2, recurrent_activation="tanh"),  # 1 - z > 1: growing states
+            "expected one of ('sigmoid', 'hard_sigmoid') for MinGRUCell",
+        ),
         (lambda: layers.SLSTM(2, peephole=True), "passed to SLSTM: {'peephole': True}"),
         (lambda: layers.MinGRU(2, reset_after=True), "passed to MinGRU: {'reset_after': True}"),
         (lambda: layers.MinLSTM(2, units_=1), "passed to MinLSTM: {'units_': 1}"),
@@ -471,3 +479,13 @@ def test_scan_cells_load_configs_saved_with_recurrent_kernel_defaults():
     }
     config = layers.MinGRU.from_config(old).get_config()
     assert not {k for k in config if k.startswith("recurrent_")} - {"recurrent_activation"}
+
+
+def test_scan_cells_take_gate_activations_that_keep_their_range():
+    """hard_sigmoid for minGRU's gate, and a function of the user's, are taken and run."""
+    x = inputs()[0]
+    for layer in (
+        layers.MinGRU(UNITS, recurrent_activation="hard_sigmoid"),
+        layers.MinLSTM(UNITS, recurrent_activation=lambda z: keras.ops.sigmoid(2 * z)),
+    ):
+        assert np.all(np.isfinite(layer(x)))
