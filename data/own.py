@@ -31,6 +31,7 @@ PUNCTUATION = r"([!-/:-@\[-`{-~])"  # the 32 ASCII punctuation characters, as a 
 WHITESPACE = r"[ \t\n\r\f\v]+"
 TOKENS = ("word", "char")
 KEEP = ("start", "end")
+SEPARATORS = (";", "\t", "|", ",")  # what a one-column table's header may be split by
 TABLE_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -159,14 +160,27 @@ def read_table(key: str, path: Path) -> pd.DataFrame:
     return table
 
 
+def _separator_hint(present: list[str]) -> str:
+    """For a table read as one column whose name holds another separator: which one."""
+    for sep in SEPARATORS if len(present) == 1 else ():
+        if sep in present[0]:
+            return (
+                f" (one column: is the file separated by {sep!r}? allowed: ',' in .csv, tabs in "
+                ".tsv / .tab)"
+            )
+    return ""
+
+
 def check_columns(table: pd.DataFrame, path: Path, wanted: Iterable[tuple[str, str]]) -> None:
     """Raise `DataError` naming the first `(key, column)` of `wanted` that `table` lacks, and the
     columns present."""
     present = [str(c) for c in table.columns]
+    hint = _separator_hint(present)
     for key, name in wanted:
         if name not in table.columns:
             raise DataError(
-                f"{key}={name!r}: no such column in {path}; columns present: {', '.join(present)}"
+                f"{key}={name!r}: no such column in {path}; columns present: "
+                f"{', '.join(present)}{hint}"
             )
 
 

@@ -50,6 +50,19 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _check_roles(columns: list[tuple[str, str]]) -> None:
+    """Refuse a column named by two `(key, column)` pairs: a label among the inputs would give
+    the answer away, and a column cannot be both the id or time and a feature."""
+    seen: dict[str, str] = {}
+    for key, column in columns:
+        if column in seen:
+            raise DataError(
+                f"{key}={column!r}: the same column as {seen[column]}; allowed: each column in "
+                "one role (label, text, id, time or feature)"
+            )
+        seen[column] = key
+
+
 def _row(index: int) -> str:
     return f"row {index + 1} (counting data rows from 1)"
 
@@ -111,6 +124,8 @@ class TableTask(Task):
         self.seed = check_seed(seed)
         self.target = None if target is None else check_choice("target", target, TARGETS)
         self.lowercase = bool(lowercase)
+        if isinstance(feature_columns, str):  # data.feature_columns=temp: one column
+            feature_columns = [feature_columns]
         self.feature_columns = None if feature_columns is None else list(feature_columns)
         if label_column is None:
             raise DataError("data.label_column: required, the column of one target per sequence")
@@ -138,9 +153,10 @@ class TableTask(Task):
                 "table (join them into one file, or sweep: data.path=a.csv,b.csv)"
             )
         self.path = paths[0]
-        table = read_table("data.path", self.path)
         wanted = [(f"data.{k}_column", c) for k, c in self.columns.items() if k != "split" and c]
         wanted += [("data.feature_columns", c) for c in self.feature_columns or []]
+        _check_roles(wanted)
+        table = read_table("data.path", self.path)
         check_columns(table, self.path, wanted)
         self._build(table)
 
@@ -150,9 +166,9 @@ class TableTask(Task):
             x, labels, split_of = self._text_sequences(table)
         else:
             x, labels, split_of = self._long_sequences(table)
+        self._split_of = split_of
         y, label_names = self._targets(labels, split_of)
         self.sizes = {name: int(np.sum(split_of == name)) for name in SPLIT_NAMES}
-        self._split_of = split_of
         if self.columns["id"] is not None:
             x = self._standardised(x, split_of)
         self._splits = {
@@ -333,7 +349,8 @@ class TableTask(Task):
     def _targets(
         self, labels: np.ndarray, split_of: np.ndarray
     ) -> tuple[np.ndarray, tuple[str, ...] | None]:
-        """y (`(n,)` int32 class ids or `(n, 1)` float32) and the class names (None: values)."""
+        """y (`(n,)` int32 class ids or `(n, 1)` float32 standardised values) and the class
+        names (None: values)."""
         column = self.columns["label"]
         missing = np.flatnonzero(pd.isna(labels))
         if missing.size:
@@ -346,29 +363,48 @@ class TableTask(Task):
         if target is None:
             target = "value" if pd.api.types.is_float_dtype(series) else "class"
         if target == "value":
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-            if not np.all(np.isfinite(values)):
-                bad = labels[np.flatnonzero(~np.isfinite(values))[0]]
-                raise DataError(
-                    f"data.target=value: label {bad!r} in column {column!r} is not a number; "
-                    "allowed: finite numbers, or data.target=class"
-                )
-            self.classes = None
-            train = values[split_of == "train"]
-            self.target_mean, std = float(train.mean()), float(train.std())
-            self.target_std = std if std > 0 else 1.0  # a constant target is only centred
-            return ((values - self.target_mean) / self.target_std).astype(np.float32)[:, None], None
+            return self._value_targets(series), None
+        return self._class_targets(series, split_of)
+
+    def _value_targets(self, series: pd.Series) -> np.ndarray:
+        """`(n, 1)` float32 targets standardised with the training split's mean and std."""
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            bad = series.iloc[np.flatnonzero(~np.isfinite(values))[0]]
+            raise DataError(
+                f"data.target=value: label {_plain(bad)!r} in column "
+                f"{self.columns['label']!r} is not a number; allowed: finite numbers, or "
+                "data.target=class"
+            )
+        self.classes = None
+        train = values[self._split_of == "train"]
+        self.target_mean, std = float(train.mean()), float(train.std())
+        self.target_std = std if std > 0 else 1.0  # a constant target is only centred
+        return ((values - self.target_mean) / self.target_std).astype(np.float32)[:, None]
+
+    def _class_targets(
+        self, series: pd.Series, split_of: np.ndarray
+    ) -> tuple[np.ndarray, tuple[str, ...]]:
+        """`(n,)` int32 class ids and the class names (those of the training split, sorted)."""
+        column = self.columns["label"]
+        numbers = " (numbers: data.target=value predicts them as values)"
+        numbers = numbers if pd.api.types.is_numeric_dtype(series) else ""
         classes = np.unique(series[split_of == "train"].to_numpy())
         unseen = sorted(set(series.to_numpy()) - set(classes), key=str)
         if unseen:
             raise DataError(
-                f"data.label_column={column!r}: label {unseen[0]!r} appears only in val/test "
-                f"({len(unseen)} such label(s)); allowed: labels that the train split has"
+                f"data.label_column={column!r}: label {_plain(unseen[0])!r} appears only in "
+                f"val/test ({len(unseen)} such label(s)); allowed: labels that the train split "
+                f"has{numbers}"
+            )
+        if len(classes) < 2:
+            raise DataError(
+                f"data.label_column={column!r}: the train split has one class only "
+                f"({_plain(classes[0])!r}) in {self.path}; allowed: at least two classes{numbers}"
             )
         self.classes = classes
-        return np.searchsorted(classes, series.to_numpy()).astype(np.int32), tuple(
-            str(c) for c in classes
-        )
+        names = tuple(str(c) for c in classes)
+        return np.searchsorted(classes, series.to_numpy()).astype(np.int32), names
 
     def _make_splits(self) -> dict[str, Split]:
         raise AssertionError("the splits are built in __init__")  # pragma: no cover

@@ -66,6 +66,99 @@ def sweep(files, tmp_path_factory) -> dict[str, Path]:
     return runs
 
 
+def value_table(path: Path, n: int = 400) -> Path:
+    """Long-format sequences of 3-6 daily readings `x` whose target `power` is 5000 + 300 × their
+    mean: far from 0, linear, and a split column (ids ending in 8: val, 9: test)."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 7, n)
+    ids = np.repeat(np.arange(n), lengths)
+    step = np.arange(len(ids)) - np.concatenate([[0], np.cumsum(lengths)[:-1]])[ids]
+    x = rng.standard_normal(len(ids))
+    power = 5000 + 300 * pd.Series(x).groupby(ids).transform("mean").to_numpy()
+    split = np.select([ids % 10 == 8, ids % 10 == 9], ["val", "test"], "train")
+    day = pd.Timestamp("2024-01-30") + pd.to_timedelta(step, "D")
+    table = pd.DataFrame({"id": ids, "day": day, "x": x, "power": power, "split": split})
+    table.sample(frac=1.0, random_state=0).to_csv(path, index=False)
+    return path
+
+
+SPLITS = ("train", "train", "val", "test")
+POWER = {"label_column": "power", "time_column": "day", "feature_columns": ["x"]}
+VALUES = ["data=table", "data.label_column=power", "data.id_column=id", "data.time_column=day"]
+VALUES += ["data.feature_columns=[x]"]
+
+
+@pytest.fixture(scope="module")
+def value_run(tmp_path_factory) -> Path:
+    """A GRU trained in this process on `value_table` (8 epochs, exported); its run folder."""
+    from hydra import compose, initialize_config_dir
+
+    from experiments.schema import register_schemas
+    from experiments.train import train
+
+    root = tmp_path_factory.mktemp("value")
+    register_schemas()
+    overrides = [*VALUES, f"data.path={value_table(root / 'power.csv')}", "model=gru"]
+    overrides += ["model.units=8", "trainer.epochs=8", "trainer.patience=null", "logger=none"]
+    overrides += ["trainer.learning_rate=0.02", "trainer.batch_size=32", f"output_dir={root}/run"]
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        record = train(compose("train", overrides=overrides))
+    assert record["status"] == "ok", record
+    return root / "run"
+
+
+def test_a_value_target_far_from_0_is_fitted_and_reported_in_its_own_units(value_run):
+    """Trained on standardised targets; metrics, baselines, preprocessing.json and the
+    SavedModel's `serve_raw` in watts, recomputed here with pandas and numpy."""
+    import tensorflow as tf
+
+    record = outputs.read_metrics(value_run)
+    table = pd.read_csv(value_run.parent / "power.csv").sort_values(["id", "day"])
+    power = table.groupby("id").first()
+    train, test = power[power.split == "train"].power, power[power.split == "test"].power
+    assert record["baseline_mse"] == pytest.approx(np.mean((test - train.mean()) ** 2))
+    assert record["baseline_mae"] == pytest.approx(np.mean(np.abs(test - train.mean())))
+    assert record["test_mse"] < 0.1 * record["baseline_mse"]  # fitted, in the target's units
+    saved = json.loads((value_run / outputs.PREPROCESSING).read_text())["target"]
+    assert saved == {"column": "power", "mean": pytest.approx(train.mean()), "std": pytest.approx(
+        train.std(ddof=0))}  # fmt: skip
+    rows = table[table.split == "test"]
+    length = rows.groupby("id").size().to_numpy()
+    raw = np.zeros((len(length), length.max(), 1), np.float32)
+    raw[rows.id.factorize()[0], rows.groupby("id").cumcount().to_numpy(), 0] = rows.x
+    loaded = tf.saved_model.load(str(value_run / "saved_model"))
+    served = loaded.signatures["serve_raw"](
+        features=tf.constant(raw), length=tf.constant(length, tf.int32)
+    )["outputs"].numpy()[:, 0]
+    error = served - test.to_numpy()
+    assert record["test_mae"] == pytest.approx(np.abs(error).mean(), rel=1e-4)
+    assert record["test_mse"] == pytest.approx(np.square(error).mean(), rel=1e-4)
+
+
+def test_the_time_column_labels_the_steps_of_the_gate_pictures(files, value_run, tmp_path):
+    from experiments.tensorboard import GateLogger, GateSettings
+
+    task = TableTask(path=str(value_run.parent / "power.csv"), **{**SENSORS, **POWER})
+    settings = GateSettings(probe_size=2, heatmap_examples=2)
+    labels = GateLogger(task, tmp_path / "tb", settings)._labels  # the heatmaps' time axes
+    table = pd.read_csv(value_run.parent / "power.csv")  # sequences in order of first rows
+    first_val = table[table.id == table[table.split == "val"].id.iloc[0]].sort_values("day")
+    assert labels[0][: len(first_val)] == [day[:10] for day in first_val.day]  # 2024-01-30, …
+    assert labels[0][len(first_val) :] == [""] * (len(labels[0]) - len(first_val))  # padding
+    numbered = TableTask(path=str(files["sensors.csv"]), **SENSORS)
+    assert numbered.step_labels("val", [0])[0][:3] == ["0", "1", "2"]
+    assert TableTask(path=str(files["sensors.csv"]), **{**SENSORS, "time_column": None})\
+        .step_labels("val", [0]) is None  # fmt: skip
+    rows = "id,when,v,state,split\n" + "".join(
+        f"{i},2024-03-0{1 + i} {hour}:{minute},{i},{'ab'[i % 2]},{SPLITS[i]}\n"
+        for i in range(4) for hour, minute in (("10", "30"), ("08", "05"))
+    )  # fmt: skip
+    dated = TableTask(path=write(tmp_path / "w.csv", rows), **{**SENSORS, "time_column": "when"}
+                      | {"feature_columns": ["v"]})  # fmt: skip
+    assert dated.step_labels("val", [0]) == [["03-03 08:05", "03-03 10:30"]]
+    assert dated.preprocessing()["time_column"] == "when"
+
+
 def test_every_kind_of_file_trains_and_reports_through_the_command_line(sweep, files):
     assert sorted(sweep) == sorted(KINDS)
     records = {name: outputs.read_metrics(run) for name, run in sweep.items()}
@@ -119,12 +212,12 @@ for case in json.loads(sys.argv[1]):
         raw = tf.constant(case["raw"], tf.float32)
         served = loaded.signatures["serve_raw"](features=raw, length=tf.constant(case["length"]))
         direct = loaded.serve(tf.constant(case["standardised"], tf.float32))["outputs"].numpy()
-    assert np.abs(served["outputs"].numpy() - direct).max() <= 1e-5, case["dir"]
+    assert np.allclose(served["outputs"].numpy(), direct, rtol=1e-6, atol=1e-5), case["dir"]
 print("FRESH OK")
 """
 
 
-def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, tmp_path):
+def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, value_run, tmp_path):
     cases = []
     for name, texts in (("own_csv", UNSEEN), ("own_text", ["Snow ☃ in\r\nJuly", "x"])):
         prep = json.loads((sweep[name] / outputs.PREPROCESSING).read_text())
@@ -132,24 +225,25 @@ def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, t
         ids = encode_padded(sequences, prep["vocab"], prep["max_len"], prep["keep"])
         assert (ids == 1).any()  # unknown words / characters are in the batch
         cases.append({"dir": str(sweep[name] / "saved_model"), "texts": texts, "ids": ids.tolist()})
-    stats = json.loads((sweep["own_long"] / outputs.PREPROCESSING).read_text())
-    raw = np.random.default_rng(0).normal(20, 5, size=(2, 7, 2))
-    length = np.array([7, 4])
-    present = (np.arange(7) < length[:, None])[..., None]
-    standardised = np.concatenate(
-        [(raw - stats["mean"]) / stats["std"] * present, present], axis=-1
-    )
     from experiments.export import main as export  # the re-export reads preprocessing.json
 
     reexported = export([str(sweep["own_long"]), "--out", str(tmp_path / "long")])
-    cases.append(
-        {
-            "dir": str(reexported),
-            "raw": raw.tolist(),
-            "length": length.tolist(),
-            "standardised": standardised.tolist(),
-        }
-    )
+    for run, folder in ((sweep["own_long"], reexported), (value_run, value_run / "saved_model")):
+        stats = json.loads((run / outputs.PREPROCESSING).read_text())
+        raw = np.random.default_rng(0).normal(20, 5, size=(2, 7, len(stats["mean"])))
+        length = np.array([7, 4])
+        present = (np.arange(7) < length[:, None])[..., None]
+        standardised = np.concatenate(
+            [(raw - stats["mean"]) / stats["std"] * present, present], axis=-1
+        )
+        cases.append(
+            {
+                "dir": str(folder),
+                "raw": raw.tolist(),
+                "length": length.tolist(),
+                "standardised": standardised.tolist(),
+            }
+        )
     result = subprocess.run(
         [sys.executable, "-I", "-c", FRESH, json.dumps(cases)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
@@ -214,6 +308,20 @@ BAD_TABLES = [  # (file name, content, task arguments beyond path, words the mes
         ["sequence 7 has more than one split"],
     ),
     ("*.csv", None, REVIEWS, ["names 2 files", "one table"]),
+    ("one_class.csv", "text,label,split\na,x,train\nb,x,val\nc,x,test\n", REVIEWS, ["one class"]),
+    (
+        "counts.csv",
+        "text,label,split\na,1,train\nb,2,train\nc,3,val\nd,1,test\n",
+        REVIEWS,
+        ["label 3 appears only in val/test", "numbers: data.target=value"],
+    ),
+    ("semicolon.csv", "text;label\nhi;x\n", REVIEWS, ["present: text;label", "separated by ';'"]),
+    (
+        "leak.csv",
+        "id,time,temp,vibration,state\n1,0,1,1,a\n",
+        {**SENSORS, "feature_columns": ["temp", "state"]},
+        ["data.feature_columns='state': the same column as data.label_column"],
+    ),
 ]
 
 
@@ -277,13 +385,15 @@ def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
 
 @pytest.mark.parametrize("keep,expected", [("start", ["b", "c", "d"]), ("end", ["d", "e", "f"])])
 def test_max_len_keeps_the_chosen_end(tmp_path, keep, expected):
-    rows = "text,label,split\na b c d e f,x,train\nb c d e f,x,val\nc d e,x,test\n"
+    rows = "text,label,split\na b c d e f,x,train\nb c d e f,x,val\nc d e,x,test\nf,y,train\n"
     task = TableTask(path=write(tmp_path / "t.csv", rows), **REVIEWS, max_len=3, keep=keep)
     assert [task.vocab[i] for i in task.splits()["val"].x[0]] == expected
-    assert task.splits()["train"].x.shape == (1, 3)
+    assert task.splits()["train"].x.shape == (2, 3)
 
 
 def test_long_format_rows_in_any_order_become_standardised_sequences(files):
+    one = TableTask(path=str(files["sensors.csv"]), **{**SENSORS, "feature_columns": "temp"})
+    assert one.spec.input_dim == 2  # data.feature_columns=temp: one column, not t, e, m, p
     task = TableTask(path=str(files["sensors.csv"]), **SENSORS)
     table = pd.read_csv(files["sensors.csv"]).sort_values(["id", "time"])
     train = table[table.split == "train"]
