@@ -41,6 +41,20 @@ def get_activation(name: str, value: Any):
         ) from error
 
 
+def dropped_matmul(x: tf.Tensor, kernel: tf.Tensor, mask: Any) -> tf.Tensor:
+    """`(x * mask) kernel`: `(batch, n)` × `(n, width)` → `(batch, width)`.
+
+    `mask` is None, one `(batch, n)` dropout mask, or (Keras's `implementation=1`) a list of
+    them, one per block of `kernel`'s columns: block k is then `(x * mask[k]) kernel_k`.
+    """
+    if mask is None:
+        return tf.matmul(x, kernel)
+    if not isinstance(mask, (list, tuple)):
+        return tf.matmul(x * mask, kernel)
+    blocks = tf.split(kernel, len(mask), axis=-1)
+    return tf.concat([tf.matmul(x * m, k) for m, k in zip(mask, blocks)], axis=-1)
+
+
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """Base of the cells: arguments, weights and the single-step `call` used by `keras.layers.RNN`.
 
@@ -122,12 +136,24 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """`(kernel, input bias or None)`, read from the variables (once per step in a loop)."""
         return tf.convert_to_tensor(self.kernel), self.input_bias()
 
+    @property
+    def dropout_mask_count(self) -> int | None:
+        """How many dropout masks of each kind `DropoutRNNCell` draws: one per gate block with
+        Keras's `implementation=1` (as Keras's LSTM and GRU cells), else None (one mask)."""
+        if self.takes_implementation and self.implementation == 1:
+            return self.gate_count
+        return None
+
     def project_step(
-        self, inputs: tf.Tensor, input_params: tuple[tf.Tensor, tf.Tensor | None]
+        self,
+        inputs: tf.Tensor,
+        input_params: tuple[tf.Tensor, tf.Tensor | None],
+        dropout_mask: Any = None,
     ) -> tf.Tensor:
-        """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`."""
+        """Input projection `x W + b_in`: `(batch, input_dim)` → `(batch, gate_count * units)`,
+        with `dropout_mask` as in `dropped_matmul`."""
         kernel, bias = input_params
-        projected = tf.matmul(inputs, kernel)
+        projected = dropped_matmul(inputs, kernel, dropout_mask)
         return projected if bias is None else tf.nn.bias_add(projected, bias)
 
     def recurrent_params(self) -> dict[str, tf.Tensor]:
@@ -148,7 +174,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             x_proj: `(batch, gate_count * units)`, this step's `x W + b_in`.
             states: the previous states, each `(batch, units)`.
             params: `recurrent_params()`.
-            recurrent_mask: `(batch, units)` recurrent-dropout mask or None.
+            recurrent_mask: the recurrent-dropout mask of `h_tm1`: None, `(batch, units)`, or
+                a list of one per gate block (`dropout_mask_count`, see `dropped_matmul`).
         Returns:
             `(output, new_states, gates)`; each gate `(batch, units)`, keys `gate_names`.
         """
@@ -171,12 +198,12 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """One step as `keras.layers.RNN` calls it: `(batch, input_dim)` → `(h, new_states)`."""
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         inputs = tf.cast(inputs, self.compute_dtype)  # as Keras's matmul promotes int inputs
+        input_mask = recurrent_mask = None
         if training and self.dropout > 0:
-            inputs = inputs * self.get_dropout_mask(inputs)
-        recurrent_mask = None
+            input_mask = self.get_dropout_mask(inputs)
         if training and self.recurrent_dropout > 0:
             recurrent_mask = self.get_recurrent_dropout_mask(states[0])
-        x_proj = self.project_step(inputs, self.input_params())
+        x_proj = self.project_step(inputs, self.input_params(), input_mask)
         output, new_states, _ = self.step(x_proj, states, self.recurrent_params(), recurrent_mask)
         return output, new_states
 

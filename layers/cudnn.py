@@ -91,6 +91,14 @@ class CudnnRecurrent(Recurrent):
         if may_use_cudnn(self):  # as Keras's layer: cuDNN cannot be compiled by XLA
             self.supports_jit = False
 
+    def _dropout_masks(self, sequences, states, training):
+        masks = super()._dropout_masks(sequences, states, training)
+        # One input mask per gate (implementation=1) runs in the loop only, without asking
+        # cuDNN: as Keras's layer, which never takes cuDNN with recurrent dropout.
+        if self.use_cudnn is True and isinstance(masks[0], list):
+            raise ValueError(NOT_SUPPORTED)
+        return masks
+
     def _fused_call(self, sequences, states, mask):
         return fused_call(self, sequences, states, mask)
 

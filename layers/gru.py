@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 from keras import activations
 
-from layers.cell import RecurrentCell, get_activation
+from layers.cell import RecurrentCell, dropped_matmul, get_activation
 from layers.cudnn import CudnnRecurrent
 from layers.weights import add_cell_weights
 
@@ -89,6 +89,11 @@ class GRUCell(RecurrentCell):
         if not self.keras_layout:
             self.gate_count = self.blocks["kernel"]
 
+    @property
+    def dropout_mask_count(self) -> int | None:
+        """Keras's per-gate masks with `implementation=1`; the variants draw one mask."""
+        return super().dropout_mask_count if self.keras_layout else None
+
     def build(self, input_shape):
         if self.keras_layout:
             return super().build(input_shape)
@@ -121,20 +126,24 @@ class GRUCell(RecurrentCell):
         if not self.keras_layout:
             return self._variant_step(x_proj, states, params, recurrent_mask)
         h_tm1 = states[0]
-        h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
         x_z, x_r, x_h = tf.split(x_proj, 3, axis=-1)
         if self.reset_after:
-            inner = tf.matmul(h_in, params["recurrent_kernel"])  # (batch, 3 * units)
+            inner = dropped_matmul(h_tm1, params["recurrent_kernel"], recurrent_mask)
             if params["recurrent_bias"] is not None:
                 inner = inner + params["recurrent_bias"]
-            inner_z, inner_r, inner_h = tf.split(inner, 3, axis=-1)
+            inner_z, inner_r, inner_h = tf.split(inner, 3, axis=-1)  # (batch, units) each
             z = self.recurrent_activation(x_z + inner_z)
             r = self.recurrent_activation(x_r + inner_r)
             hh = self.activation(x_h + r * inner_h)
         else:
-            inner_z, inner_r = tf.split(tf.matmul(h_in, params["kernel_zr"]), 2, axis=-1)
+            mask_zr, mask_h = recurrent_mask, recurrent_mask
+            if isinstance(recurrent_mask, list):  # one mask per gate block (implementation=1)
+                mask_zr, mask_h = recurrent_mask[:2], recurrent_mask[2]
+            inner = dropped_matmul(h_tm1, params["kernel_zr"], mask_zr)
+            inner_z, inner_r = tf.split(inner, 2, axis=-1)
             z = self.recurrent_activation(x_z + inner_z)
             r = self.recurrent_activation(x_r + inner_r)
+            h_in = h_tm1 if mask_h is None else h_tm1 * mask_h
             hh = self.activation(x_h + tf.matmul(r * h_in, params["kernel_h"]))
         h = z * h_tm1 + (1 - z) * hh
         return h, [h], {"update": z, "reset": r, "candidate": hh, "hidden": h}

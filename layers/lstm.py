@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, initializers
 
-from layers.cell import RecurrentCell, get_activation
+from layers.cell import RecurrentCell, dropped_matmul, get_activation
 from layers.cudnn import CudnnRecurrent
 
 # The ablations of Greff et al. 2017 as switches; their defaults give Keras's LSTM.
@@ -154,8 +154,8 @@ class LSTMCell(RecurrentCell):
 
     def step(self, x_proj, states, params, recurrent_mask=None):
         h_tm1, c_tm1 = states[0], states[1]
-        h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
-        z = x_proj + tf.matmul(h_in, params["recurrent_kernel"])  # (batch, gate_count * units)
+        # (batch, gate_count * units)
+        z = x_proj + dropped_matmul(h_tm1, params["recurrent_kernel"], recurrent_mask)
         if "bias" in params:
             z = tf.nn.bias_add(z, params["bias"])
         z = dict(zip(self.blocks, tf.split(z, self.gate_count, axis=-1)))

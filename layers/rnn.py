@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from layers.base import Recurrent, make_cell, split_layer_kwargs
-from layers.cell import RecurrentCell
+from layers.cell import RecurrentCell, dropped_matmul
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -26,8 +25,9 @@ class SimpleRNNCell(RecurrentCell):
 
     def step(self, x_proj, states, params, recurrent_mask=None):
         h_tm1 = states[0]
-        h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
-        h = self.activation(x_proj + tf.matmul(h_in, params["recurrent_kernel"]))
+        h = self.activation(
+            x_proj + dropped_matmul(h_tm1, params["recurrent_kernel"], recurrent_mask)
+        )
         return h, [h], {"hidden": h}
 
 

@@ -277,6 +277,63 @@ def test_activity_regularizer_and_seed(ours_cls, keras_cls):
     assert np.abs(outputs[0] - outputs[2]).max() > 1e-4
 
 
+def _train_with_dropout(layer, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """Three SGD steps in training mode, each after an inference call; the training outputs and
+    the weights after them."""
+    optimizer = keras.optimizers.SGD(0.5)
+    outputs = []
+    for _ in range(3):
+        layer(x)  # inference: Keras's layers draw (and drop) their dropout masks here too
+        with tf.GradientTape() as tape:
+            output = layer(x, training=True)
+            loss = tf.reduce_mean(tf.square(output - y))
+        optimizer.apply(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights)
+        outputs.append(np.asarray(output))
+    return outputs + [np.asarray(w) for w in layer.trainable_weights]
+
+
+def _dropout_cases(keras_cls) -> list[dict]:
+    cases = [
+        {"dropout": 0.5},
+        {"recurrent_dropout": 0.5},
+        {"dropout": 0.3, "recurrent_dropout": 0.4},
+    ]
+    if keras_cls is not keras.layers.SimpleRNN:
+        # implementation=1: one mask per gate. Keras's layer fails to apply them on its cuDNN
+        # path (a shape error in `inner_loop`), so the pair runs the loop.
+        cases.append({"dropout": 0.5, "implementation": 1, "use_cudnn": False})
+    if keras_cls is keras.layers.GRU:
+        cases.append({"dropout": 0.3, "recurrent_dropout": 0.4, "reset_after": False})
+    return cases
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_training_with_dropout_gives_keras_numbers(ours_cls, keras_cls):
+    """Same `seed`, same dropout masks as Keras's layer, call after call (Keras draws them in
+    inference too, and one per gate with `implementation=1`): the same training."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(4, 5, FEATURES)).astype("float32")
+    y = rng.normal(size=(4, UNITS)).astype("float32")
+    for kwargs in _dropout_cases(keras_cls):
+        ours, theirs = _pair(ours_cls, keras_cls, seed=11, **kwargs)
+        _assert_close(_train_with_dropout(ours, x, y), _train_with_dropout(theirs, x, y))
+
+
+def test_fit_with_dropout_gives_keras_numbers():
+    """The same in `fit` (compiled steps, validation between epochs) for the LSTM with both
+    dropouts."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(8, 5, FEATURES)).astype("float32")
+    y = rng.normal(size=(8, UNITS)).astype("float32")
+    weights = []
+    for layer in _pair(layers.LSTM, keras.layers.LSTM, seed=4, dropout=0.3, recurrent_dropout=0.4):
+        model = keras.Sequential([keras.Input((5, FEATURES)), layer])
+        model.compile(keras.optimizers.SGD(0.5), "mse")
+        model.fit(x, y, batch_size=4, epochs=2, validation_data=(x, y), shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    _assert_close(*weights)
+
+
 @pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
 def test_zero_timesteps(ours_cls, keras_cls):
     ours, theirs = _pair(ours_cls, keras_cls, return_sequences=True, go_backwards=True)
@@ -347,7 +404,8 @@ def test_cudnn_is_taken_exactly_where_keras_takes_it(ours_cls, keras_cls, fake_g
 @pytest.mark.parametrize("ours_cls,keras_cls", GATED, ids=IDS[1:])
 def test_use_cudnn_true_fails_as_in_keras(ours_cls, keras_cls):
     x = np.ones((1, 2, FEATURES), "float32")
-    for kwargs in ({}, {"recurrent_dropout": 0.5}):  # no GPU here; recurrent dropout anywhere
+    # No GPU here; recurrent dropout anywhere (with input dropout too: one mask per gate).
+    for kwargs in ({}, {"recurrent_dropout": 0.5}, {"dropout": 0.5, "recurrent_dropout": 0.5}):
         pair = _pair(ours_cls, keras_cls, use_cudnn=True, **kwargs)
         errors = [_raised(lambda lay=lay: lay(x, training=True)) for lay in pair]
         assert [type(e) for e in errors] == [ValueError, ValueError]
