@@ -62,7 +62,7 @@ def resolve_paths(key: str, path: str | Sequence[str] | None) -> list[Path]:
         raise DataError(f"{key}: required, the path of your file (or a glob, or a list)")
     files: list[Path] = []
     for item in [path] if isinstance(path, str) else list(path):
-        item = str(item)
+        item = str(Path(str(item)).expanduser()) if str(item).startswith("~") else str(item)
         if glob.has_magic(item):
             matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
             if not matches:

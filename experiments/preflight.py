@@ -19,7 +19,7 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import (
@@ -48,7 +48,21 @@ def one_line(exc: BaseException) -> str:
         key = cause.full_key
         return f"{key}: no such key in the config (to add one anyway: +{key}=...)"
     lines = [line.strip() for line in str(exc).splitlines()]
-    return " ".join(line for line in lines if line and not line.startswith("See https://"))
+    message = " ".join(line for line in lines if line and not line.startswith("See https://"))
+    if isinstance(exc, OverrideParseException):
+        message += _quoting_hint(exc.override)
+    return message
+
+
+def _quoting_hint(override: str) -> str:
+    """How to write a value Hydra's grammar refused (a path with `é`, `( )`, `~`, …): quoted."""
+    key, _, value = override.partition("=")
+    if not value or value[0] in "'\"[" or not key.lstrip("+~").replace(".", "_").isidentifier():
+        return ""
+    return (
+        "; allowed: a value of ASCII letters, digits and . / _ - : as it is, anything else in "
+        f"quotes, e.g. '{key}=\"{value}\"' (with the single quotes, for the shell)"
+    )
 
 
 def sweep_jobs(config: DictConfig) -> list[list[str]]:

@@ -466,3 +466,27 @@ def test_own_text_is_split_in_contiguous_blocks_with_a_training_vocabulary(tmp_p
         path=[str(tmp_path / n) for n in ("b.txt", "a.txt")],
     )  # in the order listed: b's é now trains
     assert "é" in listed.vocab
+
+
+def test_a_path_hydra_cannot_parse_is_refused_with_how_to_quote_it(
+    files, tmp_path, capsys, monkeypatch
+):
+    """`é`, `( )` and `~` are outside Hydra's unquoted values: the line says how to quote them,
+    and the quoted path trains (`~` is the home folder, which the shell does not expand after
+    `=`)."""
+    from experiments.preflight import check_command_line
+    from experiments.schema import register_schemas
+
+    register_schemas()
+    (tmp_path / "données").mkdir()
+    own = tmp_path / "données" / "r(1).csv"
+    own.write_bytes(files["reviews.csv"].read_bytes())
+    table = ["logger=none", "data=table", "data.label_column=label", "data.text_column=text"]
+    with pytest.raises(SystemExit) as exited:
+        check_command_line([*table, f"data.path={own}"], REPO / "conf")
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and error.count("\n") == 1
+    assert f"""anything else in quotes, e.g. 'data.path="{own}"'""" in error
+    check_command_line([*table, f'data.path="{own}"'], REPO / "conf")  # no SystemExit
+    monkeypatch.setenv("HOME", str(tmp_path / "données"))
+    check_command_line([*table, 'data.path="~/r(1).csv"'], REPO / "conf")
