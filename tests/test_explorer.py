@@ -24,8 +24,8 @@ from data.context_switch import ID, ContextSwitchTask
 from data.text import TextTask
 from data.text import encode as text_encode
 from experiments import probe
-from experiments.explorer import inputs, saved, summary, timing
-from experiments.explorer.models import ModelCache
+from experiments.explorer import inputs, models, saved, summary, timing
+from experiments.explorer.models import ModelCache, TracedModel
 from experiments.explorer.plugin import STATIC, GateExplorerPlugin
 from experiments.schema import register_schemas
 from experiments.train import train
@@ -308,13 +308,17 @@ def test_a_runs_own_tokenisation_and_unknown_words_are_read_as_training_did(logd
     assert body["runs"][0]["task"]["vocab_size"] == len(vocab)
 
 
-def test_a_saved_model_that_does_not_load_answers_503_and_the_others_still_work(logdir, tmp_path):
+def test_a_saved_model_that_does_not_load_answers_503_and_the_others_still_work(
+    logdir, tmp_path, monkeypatch
+):
     shutil.copytree(logdir / "lstm", tmp_path / "logged", ignore=shutil.ignore_patterns("*.keras"))
     (tmp_path / "logged" / "saved_model" / "saved_model.pb").write_bytes(b"\x12garbage")
     shutil.copytree(logdir / "lstm" / "saved_model", tmp_path / "broken" / "saved_model")
     (tmp_path / "broken" / "saved_model" / "variables" / "variables.index").unlink()
     shutil.copytree(logdir / "adding" / "saved_model", tmp_path / "fine" / "saved_model")
-    client, plugin = timing.client(tmp_path)
+    client, _ = timing.client(tmp_path)
+    loads = []
+    monkeypatch.setattr(models, "TracedModel", lambda f: loads.append(f) or TracedModel(f))
     status, body = get(client, "runs")
     runs = {r["run"]: r for r in body["runs"]}
     assert status == 200 and list(runs) == ["logged/tb", "broken", "fine"]
@@ -327,7 +331,7 @@ def test_a_saved_model_that_does_not_load_answers_503_and_the_others_still_work(
         status, body = get(client, "trace", run="broken", text="1 2")
         assert status == 503 and body["error"].startswith("run 'broken' cannot be traced: ")
         assert "saved_model does not load: " in body["error"]
-    assert len(plugin.models._failed) == 1
+    assert loads == [tmp_path.resolve() / "broken" / "saved_model"]
     assert get(client, "trace", run="fine", values="[[0.5, 1]]")[0] == 200
     status, body = get(client, "probe", run="logged/tb", layer="rnn_0", gate="forget")
     assert status == 200 and body["steps"] == [0, 1]
