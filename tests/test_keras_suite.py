@@ -1,8 +1,9 @@
 """Keras's own tests of its recurrent layers, run against ours.
 
 Keras ships the tests of `keras.layers.LSTM`, `GRU`, `SimpleRNN`, `Bidirectional` and
-`StackedRNNCells` inside the installed package (`keras/src/layers/rnn/*_test.py`). Each file is
-loaded here from there, under a new module name, and its name `layers` (the module those files
+`StackedRNNCells` inside the installed package (`keras/src/layers/rnn/*_test.py`), and one of
+`Masking` saves and loads an LSTM behind it (`keras/src/layers/core/masking_test.py`). Each file
+is loaded here from there, under a new module name, and its name `layers` (the module those files
 import with `from keras.src import layers`) is replaced by `KERAS_LAYERS_WITH_OURS`: Keras's
 layers, except that `LSTM, GRU, SimpleRNN, LSTMCell, GRUCell, SimpleRNNCell` are gatelab's. The
 test classes are subclassed below so that pytest collects every one of their test methods, run
@@ -33,14 +34,14 @@ import re
 import types
 from pathlib import Path
 
+import keras.src
 import keras.src.layers
-import keras.src.layers.rnn
 import pytest
 
 import layers as gatelab_layers
 
 OURS = ("LSTM", "GRU", "SimpleRNN", "LSTMCell", "GRUCell", "SimpleRNNCell")
-KERAS_TESTS = Path(keras.src.layers.rnn.__file__).parent
+KERAS_SRC = Path(keras.src.__file__).parent
 _NAMES_OURS = re.compile(r"\blayers\.(" + "|".join(OURS) + r")\b")
 
 
@@ -65,10 +66,11 @@ class _KerasLayersWithOurs(types.ModuleType):
 KERAS_LAYERS_WITH_OURS = _KerasLayersWithOurs()
 
 
-def _load_keras_test_module(name: str) -> types.ModuleType:
-    """Keras's installed `keras/src/layers/rnn/<name>.py`, as module `keras_suite.<name>`, with
-    its global `layers` bound to `KERAS_LAYERS_WITH_OURS`."""
-    spec = importlib.util.spec_from_file_location(f"keras_suite.{name}", KERAS_TESTS / f"{name}.py")
+def _load_keras_test_module(path: str) -> types.ModuleType:
+    """Keras's installed `keras/src/<path>`, as module `keras_suite.<file name>`, with its global
+    `layers` bound to `KERAS_LAYERS_WITH_OURS`."""
+    name = f"keras_suite.{Path(path).stem}"
+    spec = importlib.util.spec_from_file_location(name, KERAS_SRC / path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.layers = KERAS_LAYERS_WITH_OURS
@@ -96,11 +98,11 @@ NOT_A_KERAS_SUBCLASS = (
 )
 
 
-def _keras_suite(module_name: str, class_name: str, name: str, xfail: dict | None = None) -> type:
-    """A subclass of Keras's TestCase `class_name` in `module_name`, named `name`, keeping its
+def _keras_suite(path: str, class_name: str, name: str, xfail: dict | None = None) -> type:
+    """A subclass of Keras's TestCase `class_name` in `keras/src/<path>`, named `name`, keeping its
     test methods that name one of our classes (the others are set to None: not collected).
     `xfail` maps test names to the reason they must fail (strict)."""
-    keras_case = getattr(_load_keras_test_module(module_name), class_name)
+    keras_case = getattr(_load_keras_test_module(path), class_name)
     xfail = xfail or {}
     methods = {}
     for attr in dir(keras_case):
@@ -111,15 +113,18 @@ def _keras_suite(module_name: str, class_name: str, name: str, xfail: dict | Non
             if attr in xfail:
                 methods[attr] = pytest.mark.xfail(strict=True, reason=xfail[attr])(methods[attr])
     assert set(xfail) <= {k for k, v in methods.items() if v}, "xfail names no kept test"
-    assert any(methods.values()), f"no test of Keras's {module_name} uses our classes"
+    assert any(methods.values()), f"no test of Keras's {path} uses our classes"
     return type(name, (keras_case,), {**methods, "__module__": __name__})
 
 
-TestKerasLSTM = _keras_suite("lstm_test", "LSTMTest", "TestKerasLSTM")
-TestKerasGRU = _keras_suite("gru_test", "GRUTest", "TestKerasGRU")
-TestKerasSimpleRNN = _keras_suite("simple_rnn_test", "SimpleRNNTest", "TestKerasSimpleRNN")
+RNN_TESTS = "layers/rnn/"
+TestKerasLSTM = _keras_suite(RNN_TESTS + "lstm_test.py", "LSTMTest", "TestKerasLSTM")
+TestKerasGRU = _keras_suite(RNN_TESTS + "gru_test.py", "GRUTest", "TestKerasGRU")
+TestKerasSimpleRNN = _keras_suite(
+    RNN_TESTS + "simple_rnn_test.py", "SimpleRNNTest", "TestKerasSimpleRNN"
+)
 TestKerasBidirectional = _keras_suite(
-    "bidirectional_test",
+    RNN_TESTS + "bidirectional_test.py",
     "SimpleRNNTest",
     "TestKerasBidirectional",
     xfail={
@@ -128,5 +133,6 @@ TestKerasBidirectional = _keras_suite(
     },
 )
 TestKerasStackedRNNCells = _keras_suite(
-    "stacked_rnn_cells_test", "StackedRNNTest", "TestKerasStackedRNNCells"
+    RNN_TESTS + "stacked_rnn_cells_test.py", "StackedRNNTest", "TestKerasStackedRNNCells"
 )
+TestKerasMasking = _keras_suite("layers/core/masking_test.py", "MaskingTest", "TestKerasMasking")
