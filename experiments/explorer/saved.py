@@ -46,32 +46,49 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         shift += 7
 
 
+def _fields(buf: bytes, i: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    """`(field number, key start, value start, value end)` of each field of the protobuf message
+    `buf[i:end]`, values undecoded (`IndexError` when it is not one)."""
+    while i < end:
+        first = i
+        key, i = _varint(buf, i)
+        wire = key & 7
+        if wire == 0:
+            _, after = _varint(buf, i)
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            after = i + size
+        elif wire in (1, 5):
+            after = i + (8 if wire == 1 else 4)
+        else:
+            raise IndexError(f"wire type {wire}")
+        if after > end:
+            raise IndexError("truncated")
+        yield key >> 3, first, i, after
+        i = after
+
+
 def signatures(pb: Path) -> dict[str, Any]:
     """Signature name → `SignatureDef` of the SavedModel file `pb` (its first meta graph).
 
-    `SavedModel` is `{1: schema version (varint), 2: repeated MetaGraphDef}`; TensorBoard ships
-    `MetaGraphDef` but not `SavedModel`, so the outer message is split by hand.
+    `SavedModel` is `{1: schema version, 2: repeated MetaGraphDef}`; TensorBoard ships
+    `MetaGraphDef` but not `SavedModel`, so the outer message is split by hand, and only the
+    meta graph's `signature_def` entries (field 5) are parsed, not its graph (the bulk).
     """
     from google.protobuf.message import DecodeError
     from tensorboard.compat.proto import meta_graph_pb2
 
     try:
-        raw, i = pb.read_bytes(), 0
-        while i < len(raw):
-            key, i = _varint(raw, i)
-            if key == 2 << 3 | 2:  # field 2, length-delimited
-                size, i = _varint(raw, i)
-                if i + size > len(raw):
-                    raise IndexError("truncated")
-                return dict(meta_graph_pb2.MetaGraphDef.FromString(raw[i : i + size]).signature_def)
-            if key != 1 << 3:  # anything but field 1 (varint) is not a SavedModel
-                break
-            _, i = _varint(raw, i)
+        raw = pb.read_bytes()
+        meta = next((v for f, _, *v in _fields(raw, 0, len(raw)) if f == 2), None)
+        if meta is None:
+            raise SavedModelError(f"{pb} is not a SavedModel (no meta graph in it)")
+        kept = b"".join(raw[k:e] for f, k, _, e in _fields(raw, *meta) if f == 5)
+        return dict(meta_graph_pb2.MetaGraphDef.FromString(kept).signature_def)
     except OSError as exc:
         raise SavedModelError(f"{pb} cannot be read: {exc.strerror or exc}") from None
     except (IndexError, DecodeError) as exc:
-        raise SavedModelError(f"{pb} is not a SavedModel ({type(exc).__name__})") from None
-    raise SavedModelError(f"{pb} is not a SavedModel (no meta graph in it)")
+        raise SavedModelError(f"{pb} is not a SavedModel ({exc})") from None
 
 
 def _shape(info) -> list[int]:
