@@ -371,9 +371,10 @@ def test_loaded_models_are_cached_with_a_bound(logdir):
 def test_the_timing_command_times_traces_after_the_load(logdir, capsys):
     timing.main([str(logdir), "--tokens", "30", "--repeats", "2"])
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"run {LSTM_RUN} (lstm): 30 tokens", out
-    assert out[1].startswith("first trace (loads the SavedModel): ") and out[1].endswith(" s")
-    assert out[2].startswith("trace after load, 2 requests: median "), out
+    assert out[0].startswith("runs: 3 listed in ") and out[0].endswith(" bytes (uncompressed)")
+    assert out[1] == f"run {LSTM_RUN} (lstm): 30 tokens", out
+    assert out[2].startswith("first trace (loads the SavedModel): ") and out[2].endswith(" s")
+    assert out[3].startswith("trace after load, 2 requests: median "), out
 
 
 def test_a_character_task_reads_every_character_and_a_word_task_lists_the_unknown_ones():

@@ -1,10 +1,11 @@
 """How fast the gate explorer answers: `python -m experiments.explorer.timing LOGDIR [--run R]`.
 
 Builds TensorBoard's WSGI app with the plugin over LOGDIR (as `tensorboard --logdir LOGDIR` would,
-without the server), then times, for one token run: the first `trace` (it loads the SavedModel)
-and `--repeats` `trace` requests of a `--tokens`-word input drawn from the run's vocabulary (its
-first `inputs.MAX_LISTED` entries, from the `vocab` route), each the whole route (parse, trace,
-JSON encoding). Prints seconds: load, then median and max.
+without the server), then times the `runs` listing (and gives its size) and, for one token run,
+the first `trace` (it loads the SavedModel) and `--repeats` `trace` requests of a `--tokens`-word
+input drawn from the run's vocabulary (its first `inputs.MAX_LISTED` entries, from the `vocab`
+route), each the whole route (parse, trace, JSON encoding). Prints seconds: the listing, the
+load, then median and max.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     app, _ = client(args.logdir)
-    runs = app.get("/data/plugin/gate_explorer/runs").json["runs"]
+    tic = time.perf_counter()
+    listing = app.get("/data/plugin/gate_explorer/runs")
+    listed_in, runs = time.perf_counter() - tic, listing.json["runs"]
     tokens = [r for r in runs if r["traceable"] and r["task"]["vocab_size"]]
     run = next((r for r in tokens if args.run in (None, r["run"])), None)
     if run is None:
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
     load = trace()
     seconds = [trace() for _ in range(args.repeats)]
+    size = len(listing.get_data())
+    print(f"runs: {len(runs)} listed in {listed_in:.3f} s, {size} bytes (uncompressed)")
     print(f"run {run['run']} ({run['model']}): {args.tokens} tokens")
     print(f"first trace (loads the SavedModel): {load:.2f} s")
     median, worst = statistics.median(seconds), max(seconds)

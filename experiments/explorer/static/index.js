@@ -321,7 +321,7 @@ function selectRun(name) {
     $.input.value = "";
   } else if (task.input_kind === "tokens") {
     $.hint.textContent = (task.characters ? "Characters" : "Words separated by spaces") +
-      ` from the run's vocabulary (${task.vocab_size} entries), at most ${state.maxSteps}` + prefilled;
+      ` from the run's vocabulary (below), at most ${state.maxSteps}` + prefilled;
     $.input.value = example.text ?? "";
   } else {
     $.hint.textContent = `A JSON array (time, ${task.input_dim}) of numbers, at most ${state.maxSteps} steps` +
@@ -450,7 +450,7 @@ function redrawProbe() {
   const probe = state.probe;
   if (!probe || !probe.steps.length) {
     for (const node of [$.probeStrip, $.probePrediction]) node.replaceChildren();
-    for (const canvas of [$.probeHeatmap, $.probeCurve]) canvas.width = canvas.height = 0;
+    $.probeHeatmap.hidden = $.probeCurve.hidden = true;
     $.epochLabel.textContent = $.probeReadout.textContent = "";
     return;
   }
@@ -463,6 +463,7 @@ function redrawProbe() {
   const mark = markedStep(example);
   const units = state.units.filter((u) => matrix.length && u < matrix[0].length);
   drawStrip($.probeStrip, tokens, matrix, units, { mark });
+  $.probeHeatmap.hidden = false;
   drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units);
   const predictions = probe.predictions[index];
   showPrediction($.probePrediction, predictions && predictions[ex], example.target);
