@@ -259,6 +259,8 @@ class TableTask(Task):
                 dates = None  # not dates either: `_numeric` names the first bad value
             if dates is not None and not dates.isna().any():
                 self._time_is_date = True
+                if isinstance(dates.dtype, pd.DatetimeTZDtype):  # ordered (and labelled) in UTC
+                    dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
                 return dates.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
         return self._numeric(table, column, "time_column")
 
@@ -449,7 +451,7 @@ class TableTask(Task):
         """The time column's values at the steps of examples `rows` of `split`, one list of
         strings per example, `(time,)` with `""` for padding; None without a time column (the
         steps are then numbered). Dates read `2024-01-31`, or `01-31 08:30` (`08:30:15`) when
-        they have times of day."""
+        they have times of day (in UTC when they carry a time zone)."""
         if self._step_times is None:
             return None
         times = self._step_times[np.flatnonzero(self._split_of == split)[np.asarray(rows)]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -153,9 +154,14 @@ def test_the_time_column_labels_the_steps_of_the_gate_pictures(files, value_run,
         f"{i},2024-03-0{1 + i} {hour}:{minute},{i},{'ab'[i % 2]},{SPLITS[i]}\n"
         for i in range(4) for hour, minute in (("10", "30"), ("08", "05"))
     )  # fmt: skip
-    dated = TableTask(path=write(tmp_path / "w.csv", rows), **{**SENSORS, "time_column": "when"}
-                      | {"feature_columns": ["v"]})  # fmt: skip
+    arguments = {**SENSORS, "time_column": "when", "feature_columns": ["v"]}
+    dated = TableTask(path=write(tmp_path / "w.csv", rows), **arguments)
     assert dated.step_labels("val", [0]) == [["03-03 08:05", "03-03 10:30"]]
+    zoned = rows.replace(":05,", ":05+01:00,").replace(":30,", ":30+01:00,")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "no explicit representation of timezones"
+        in_utc = TableTask(path=write(tmp_path / "z.csv", zoned), **arguments)
+    assert in_utc.step_labels("val", [0]) == [["03-03 07:05", "03-03 09:30"]]
     assert dated.preprocessing()["time_column"] == "when"
 
 
