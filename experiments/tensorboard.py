@@ -236,7 +236,8 @@ class GateLogger(GateTensorBoard):
     `heatmaps/` of each layer) into `log_dir`'s own run: the statistics over the first
     `stats_size` validation examples, the heatmaps of the first `heatmap_examples` probe examples
     (`experiments.probe.select`: switch and keep sentences alternate), labelled with the task's
-    tokens, positions of interest and target vs prediction. The end-of-run summaries are
+    tokens (or `Task.step_labels`: a table's time column), positions of interest and target vs
+    prediction (in the target's own units: `Task.in_target_units`). The end-of-run summaries are
     written by `finish` (with the weights `fit` returned: with early stopping, those of the best
     epoch), after the test evaluation. It adds:
 
