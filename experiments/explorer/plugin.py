@@ -42,7 +42,7 @@ MAX_MODELS = 2  # SavedModels kept loaded at once
 DECIMALS = 6  # gate values as sent: float32 holds about 7 significant digits
 ACTIVE_SECONDS = 60  # how long `is_active`'s look for SavedModels on disk is reused
 RULE = ("tokens", "lowercase")
-NO_SAVED_MODEL = (
+NO_SAVED_MODEL = (  # the page labels a run "no SavedModel" by this opening (docs/screenshots.py)
     f"no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): only its logged probe can "
     "be shown; export it with `python -m experiments.export RUN_DIR`"
 )

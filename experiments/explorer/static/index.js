@@ -295,7 +295,8 @@ async function loadRuns() {
   const previous = state.run && state.run.run;
   $.run.replaceChildren(...state.runs.map((r) => {
     const about = [r.model, r.data, r.seq_len != null ? `seq_len ${r.seq_len}` : null,
-      r.traceable ? null : "not traceable", r.probe ? null : "no logged probe"].filter((a) => a != null);
+      r.traceable ? null : r.why.startsWith("no exported SavedModel") ? "no SavedModel" : "SavedModel unusable",
+      r.probe ? null : "no logged probe"].filter((a) => a != null);
     return new Option(`${r.run} (${about.join(", ")})`, r.run);
   }));
   const keep = state.runs.find((r) => r.run === previous);
