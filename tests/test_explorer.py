@@ -479,6 +479,9 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         ]
         np.testing.assert_allclose(shown, forget[:, 3], atol=2e-6)
         expect(frame.locator("#prediction .best")).to_have_attribute("data-label", best)
+        frame.locator("#reload").click()  # what was typed stays
+        expect(frame.locator("#input")).to_have_value(SENTENCE)
+        expect(frame.locator("#strip .word")).to_have_text(words)
         frame.locator("#heatmap").hover(position={"x": 1, "y": 1})
         readout = frame.locator("#readout").inner_text()
         assert readout.startswith("unit 3, t=0 “alice”: "), readout

@@ -299,11 +299,14 @@ async function loadRuns() {
       r.probe ? null : "no logged probe"].filter((a) => a != null);
     return new Option(`${r.run} (${about.join(", ")})`, r.run);
   }));
-  const keep = state.runs.find((r) => r.run === previous);
-  selectRun((keep || state.runs.find((r) => r.traceable) || state.runs[0]).run);
+  const same = state.runs.find((r) => r.run === previous);
+  // Reloading keeps the same run's view (what was typed, layer, gate, units); a new run starts
+  // from its example.
+  const view = same ? { text: $.input.value, layer: state.layer, gate: state.gate, units: state.units } : null;
+  selectRun((same || state.runs.find((r) => r.traceable) || state.runs[0]).run, view);
 }
 
-function selectRun(name) {
+function selectRun(name, view = null) {
   const run = state.runs.find((r) => r.run === name);
   state.run = run;
   $.run.value = name;
@@ -311,7 +314,9 @@ function selectRun(name) {
     const cell = run.layers[l].cell;
     return new Option(cell ? `${l} (${cell})` : l, l);
   }));
+  if (view && run.layers[view.layer]) $.layer.value = view.layer;
   fillGates();
+  if (view && run.layers[state.layer].gates.includes(view.gate)) $.gate.value = state.gate = view.gate;
   const task = run.task;
   const example = run.example;
   const prefilled = example.text != null || example.values != null ? "; prefilled with a validation example." : ".";
@@ -329,14 +334,15 @@ function selectRun(name) {
       prefilled;
     $.input.value = example.values ? "[\n" + example.values.map((row) => JSON.stringify(row)).join(",\n") + "\n]" : "";
   }
+  if (view) $.input.value = view.text;
   $.curves.hidden = task.input_kind !== "features";
   $.vocab.hidden = task.vocab_size == null;
   $.vocab.open = false;
   $.vocabList.replaceChildren();
   $.example.replaceChildren();
   state.probeKey = null;
-  state.units = [];
-  $.units.value = "";
+  state.units = view ? view.units : [];
+  $.units.value = state.units.join(", ");
   state.trace = null;
   state.switchStep = null;
   trace();
