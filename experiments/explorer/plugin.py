@@ -161,6 +161,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         return folder if folder.is_relative_to(root) else None
 
     def _entry(self, run: str, folder: Path | None, description: dict[str, Any]) -> dict[str, Any]:
+        """A run's full entry: its description, and from its folder whether its SavedModel can be
+        traced (else `why` not), its tokenisation rule and its metrics' model, data, seq_len."""
         metrics = (outputs.read_metrics(folder) if folder else None) or {}
         why = None
         try:
