@@ -324,6 +324,16 @@ def test_training_with_dropout_gives_keras_numbers(ours_cls, keras_cls):
             auto.build((None, None, FEATURES))
             auto.set_weights(initial)
             _assert_close(_train_with_dropout(auto, x, y), expected)
+    # The cells inside `keras.layers.RNN`, which draws the masks through the cell.
+    name = keras_cls.__name__ + "Cell"
+    cell_kwargs = {"seed": 11, "dropout": 0.3, "recurrent_dropout": 0.4}
+    ours, theirs = (
+        keras.layers.RNN(getattr(m, name)(UNITS, **cell_kwargs)) for m in (layers, keras.layers)
+    )
+    for layer in (ours, theirs):
+        layer.build((None, None, FEATURES))
+    ours.set_weights(theirs.get_weights())
+    _assert_close(_train_with_dropout(ours, x, y), _train_with_dropout(theirs, x, y))
 
 
 def test_fit_with_dropout_gives_keras_numbers():
