@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import io
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ PUNCTUATION = r"([!-/:-@\[-`{-~])"  # the 32 ASCII punctuation characters, as a 
 WHITESPACE = r"[ \t\n\r\f\v]+"
 TOKENS = ("word", "char")
 KEEP = ("start", "end")
+TOKEN_STEP_BYTES = 12  # an int32 id in the padded array, its split's copy and the model's input
 SEPARATORS = (";", "\t", "|", ",")  # what a one-column table's header may be split by
 TABLE_FORMATS = {
     ".csv": "csv",
@@ -203,6 +205,35 @@ def build_vocab(sequences: Iterable[Iterable[str]]) -> tuple[str, ...]:
     return (PAD, UNK, *ordered)
 
 
+def machine_memory() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_padded_size(
+    lengths: np.ndarray, width: int, step_bytes: int, what: str, also: str = ""
+) -> None:
+    """Refuse right-padding sequences of `(n,)` `lengths` to `width` steps when the copies of
+    the padded array (`step_bytes` per step, all copies together) would not fit in this
+    machine's memory: one runaway sequence (an id column that groups too much, a text of a
+    whole book) pads every other one to its length.
+
+    Raises:
+        DataError: naming the longest sequence, the memory and a `data.max_len` that keeps
+            99% of the sequences whole (and `also`, another way out).
+    """
+    need, machine = len(lengths) * width * step_bytes, machine_memory()
+    if need <= machine:
+        return
+    keep = int(np.quantile(lengths, 0.99, method="inverted_cdf"))
+    raise DataError(
+        f"data.max_len: {len(lengths):,} {what} padded to the longest ({width:,} steps) need "
+        f"about {need / 2**30:.3g} GiB, more than this machine's {machine / 2**30:.3g} GiB; "
+        f"allowed: a data.max_len that fits, e.g. data.max_len={keep} (99% of the sequences "
+        f"are no longer){also}"
+    )
+
+
 def encode_padded(
     sequences: Sequence[Sequence[str]], vocab: Sequence[str], max_len: int | None, keep: str
 ) -> np.ndarray:
@@ -212,8 +243,10 @@ def encode_padded(
     (`keep="start"`) or its last (`keep="end"`) `max_len` tokens.
     """
     ids = {token: i for i, token in enumerate(vocab)}
-    longest = max((len(s) for s in sequences), default=0)
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    longest = int(lengths.max(initial=0))
     width = max(1, longest if max_len is None else min(longest, max_len))
+    check_padded_size(lengths, width, TOKEN_STEP_BYTES, "texts")
     x = np.zeros((len(sequences), width), dtype=np.int32)
     for row, sequence in enumerate(sequences):
         kept = sequence[:width] if keep == "start" else sequence[max(0, len(sequence) - width) :]

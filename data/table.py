@@ -26,6 +26,7 @@ from data.own import (
     DataError,
     build_vocab,
     check_columns,
+    check_padded_size,
     encode_padded,
     read_table,
     resolve_paths,
@@ -320,6 +321,10 @@ class TableTask(Task):
                 )
         width = (
             int(lengths.max()) if self.max_len is None else min(int(lengths.max()), self.max_len)
+        )
+        # float64 while built, float32 standardised, float32 split: 16 bytes per value
+        check_padded_size(
+            lengths, width, 16 * (features.shape[1] + 1), "sequences", ", or a finer id column"
         )
         if self.keep == "end":
             step = step - np.maximum(lengths[sorted_codes] - width, 0)

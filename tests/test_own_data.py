@@ -496,3 +496,27 @@ def test_a_path_hydra_cannot_parse_is_refused_with_how_to_quote_it(
     check_command_line([*table, f'data.path="{own}"'], REPO / "conf")  # no SystemExit
     monkeypatch.setenv("HOME", str(tmp_path / "données"))
     check_command_line([*table, 'data.path="~/r(1).csv"'], REPO / "conf")
+
+
+def test_one_runaway_sequence_is_refused_before_it_pads_the_others(tmp_path, monkeypatch):
+    """Every sequence is padded to the longest: one of 2,000 steps among 199 of 5 steps must not
+    fill the memory (here a machine of 1 MB); the line proposes a data.max_len."""
+    import data.own
+
+    rows = "id,time,temp,vibration,state,split\n" + "".join(
+        f"{i},{t},1,{t % 3},{'ab'[i % 2]},{SPLITS[i % 4]}\n"
+        for i in range(200) for t in range(2000 if i == 7 else 5)
+    )  # fmt: skip
+    text = "text,label,split\n" + "".join(
+        f"{'w ' * (3000 if i == 7 else 5)},{'ab'[i % 2]},{SPLITS[i % 4]}\n" for i in range(200)
+    )
+    long, texts = write(tmp_path / "long.csv", rows), write(tmp_path / "text.csv", text)
+    assert TableTask(path=long, **SENSORS).spec.seq_len == 2000  # fits this machine
+    monkeypatch.setattr(data.own, "machine_memory", lambda: 1_000_000)
+    for path, arguments, what in ((long, SENSORS, "200 sequences"), (texts, REVIEWS, "200 texts")):
+        with pytest.raises(ValueError) as caught:
+            TableTask(path=path, **arguments)
+        message = str(caught.value)
+        assert message.startswith(f"data.max_len: {what} padded to the longest"), message
+        assert "e.g. data.max_len=5 (99% of the sequences are no longer)" in message, message
+        TableTask(path=path, **arguments, max_len=5)  # the proposed cut fits
