@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+
+from data.own import machine_memory
 
 
 class ConfigError(ValueError):
@@ -182,11 +183,6 @@ def _size(n_bytes: float) -> str:
     units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
     power = min(int(math.log(max(n_bytes, 1.0), 1024)), len(units) - 1)
     return f"{n_bytes / 1024**power:.3g} {units[power]}"
-
-
-def machine_memory() -> int:
-    """This machine's physical memory in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def memory_estimate(cfg: DictConfig, task: Any) -> dict[str, float]:
