@@ -70,6 +70,11 @@ def resolve_paths(key: str, path: str | Sequence[str] | None) -> list[Path]:
             if not matches:
                 raise DataError(f"{key}={item!r}: the pattern matches no file")
             files += matches
+        elif Path(item).is_dir():
+            pattern = str(Path(item) / "*.txt")
+            raise DataError(
+                f"{key}={item!r}: a folder; allowed: a file, a glob ('{key}={pattern}') or a list"
+            )
         elif not Path(item).is_file():
             where = f" (relative to {Path.cwd()})" if not Path(item).is_absolute() else ""
             raise DataError(f"{key}={item!r}: no such file{where}")

@@ -362,6 +362,8 @@ def test_a_bad_text_file_is_refused_in_one_line(tmp_path, content, arguments, wo
     assert all(word in str(caught.value) for word in words), caught.value
     with pytest.raises(ValueError, match="matches no file"):
         TextTask(path=str(tmp_path / "*.none"))
+    with pytest.raises(ValueError, match=r"a folder; allowed: a file, a glob \('data.path=.*\*"):
+        TextTask(path=str(tmp_path))
 
 
 def test_the_command_line_exits_2_before_any_run_folder(files, tmp_path):
