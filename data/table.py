@@ -34,6 +34,7 @@ from data.own import (
 )
 
 TARGETS = ("class", "value")
+SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val"}  # e.g. Hugging Face's names
 
 
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -195,13 +196,15 @@ class TableTask(Task):
         column = self.columns["split"]
         n = len(first_rows)
         if column in table.columns:
-            values = table[column].iloc[first_rows].to_numpy().astype(str)
-            bad = sorted(set(values) - set(SPLIT_NAMES))
+            raw = table[column].iloc[first_rows].to_numpy().astype(str)
+            names = pd.Series(raw).str.strip().str.lower().replace(SPLIT_ALIASES).to_numpy()
+            bad = sorted(set(raw[~np.isin(names, SPLIT_NAMES)]))
             if bad:
                 raise DataError(
                     f"data.split_column={column!r}: value {bad[0]!r} in {self.path}; allowed: "
-                    f"{', '.join(SPLIT_NAMES)}"
+                    f"{', '.join(SPLIT_NAMES)} (any case; {', '.join(SPLIT_ALIASES)} for val)"
                 )
+            values = names.astype(str)
         else:
             order = rng_for(self.seed, "table").permutation(n)
             n_val, n_test = round(self.val_frac * n), round(self.test_frac * n)

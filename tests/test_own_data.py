@@ -306,7 +306,7 @@ BAD_TABLES = [  # (file name, content, task arguments beyond path, words the mes
         SENSORS,
         ["more than one label"],
     ),
-    ("split.csv", "text,label,split\na,x,train\nb,x,dev\n", REVIEWS, ["'dev'", "train, val, test"]),
+    ("split.csv", "text,label,split\na,x,train\nb,x,eval\n", REVIEWS, ["'eval'", "train, val, t"]),
     (
         "two_splits.csv",
         "id,time,temp,vibration,state,split\n7,0,1,1,a,train\n7,1,1,1,a,test\n",
@@ -379,6 +379,12 @@ def test_the_command_line_exits_2_before_any_run_folder(files, tmp_path):
         f"{files['reviews.csv']}; columns present: text, label"
     )
     assert not run_dir.exists()
+
+
+def test_split_names_are_read_in_any_case_and_validation_is_val(tmp_path):
+    rows = "text,label,split\na,x,Train\nb,y, TRAIN\nc,x,validation\nd,y,Dev\ne,x,TEST\n"
+    task = TableTask(path=write(tmp_path / "s.csv", rows), **REVIEWS)
+    assert task.sizes == {"train": 2, "val": 2, "test": 1}
 
 
 def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
