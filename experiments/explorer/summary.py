@@ -52,9 +52,12 @@ def target_label(spec: TaskSpec, y: np.ndarray) -> str:
     return f"{float(np.ravel(y)[0]):.4g}"
 
 
-def example_record(spec: TaskSpec, examples: Split, i: int, length: int) -> dict[str, Any]:
-    """One probe example as the page shows it: tokens (or values), the input text to prefill the
-    box with, the marked steps (context_switch: `switch`, `subject`, `blank`) and the target."""
+def example_record(
+    spec: TaskSpec, examples: Split, i: int, length: int, steps: list[str] | None = None
+) -> dict[str, Any]:
+    """One probe example as the page shows it: tokens (or values, with `steps` as its tokens:
+    `Task.step_labels`, a table's time column), the input text to prefill the box with, the
+    marked steps (context_switch: `switch`, `subject`, `blank`) and the target."""
     record: dict[str, Any] = {
         "length": length,
         "marks": probe.marked_steps(examples.positions, i),
@@ -67,13 +70,20 @@ def example_record(spec: TaskSpec, examples: Split, i: int, length: int) -> dict
         record["text"] = separator.join(spec.vocab[t] for t in ids)
     else:
         record["values"] = np.round(examples.x[i, :length].astype(np.float64), 6).tolist()
+        if steps is not None:
+            record["tokens"] = list(steps[:length])
     return record
 
 
 def run_description(
-    spec: TaskSpec, cells: Mapping[str, Any], gates: Mapping[str, list[str]], examples: Split
+    spec: TaskSpec,
+    cells: Mapping[str, Any],
+    gates: Mapping[str, list[str]],
+    examples: Split,
+    step_labels: list[list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON the plugin lists a run by (`RUN_TAG`); `cells` are `GateTracer.cells`."""
+    """The JSON the plugin lists a run by (`RUN_TAG`); `cells` are `GateTracer.cells`,
+    `step_labels` a label per step of each example (`Task.step_labels`) or None."""
     mask = probe.full_mask(examples.x)
     return {
         "version": VERSION,
@@ -97,14 +107,26 @@ def run_description(
             for layer in gates
         },
         "examples": [
-            example_record(spec, examples, i, probe.real_length(mask[i]))
+            example_record(
+                spec,
+                examples,
+                i,
+                probe.real_length(mask[i]),
+                None if step_labels is None else step_labels[i],
+            )
             for i in range(len(examples))
         ],
     }
 
 
 def write_probe(
-    tracer, spec: TaskSpec, examples: Split, traced: Mapping[str, Mapping], offset: int, y_pred
+    tracer,
+    spec: TaskSpec,
+    examples: Split,
+    traced: Mapping[str, Mapping],
+    offset: int,
+    y_pred,
+    step_labels: list[list[str]] | None = None,
 ) -> None:
     """Write the run description and the first `PROBE_EXAMPLES` probe examples' gates and outputs
     at the default writer's step (inside `GateLogger.log`).
@@ -114,6 +136,7 @@ def write_probe(
         spec, examples: the task's spec and the probe examples `(n, time[, features])`.
         traced: `{layer: {gate: (offset + n, time, units)}}`, the probe examples from `offset`.
         y_pred: the model's outputs on the probe examples, `(n, ...)`.
+        step_labels: a label per step of each probe example (`Task.step_labels`), or None.
     """
     import tensorflow as tf
 
@@ -121,7 +144,8 @@ def write_probe(
     shown = Split(examples.x[:k], examples.y[:k], {p: v[:k] for p, v in examples.positions.items()})
     time = max(probe.real_length(row) for row in probe.full_mask(shown.x))
     gates = {layer: list(values) for layer, values in traced.items()}
-    description = run_description(spec, tracer.cells, gates, shown)
+    labels = None if step_labels is None else step_labels[:k]
+    description = run_description(spec, tracer.cells, gates, shown, labels)
     tf.summary.write(RUN_TAG, json.dumps(description), metadata=_metadata("gate explorer run"))
     for layer, values in traced.items():
         for gate, v in values.items():
