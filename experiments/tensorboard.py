@@ -256,7 +256,7 @@ class GateLogger(GateTensorBoard):
         examples = take(val, shown)  # targets and predictions shown in the target's own units
         self.examples = Split(examples.x, task.in_target_units(examples.y), examples.positions)
         self.stats = take(val, np.arange(min(settings.stats_size, len(val))))
-        tokens = task.step_labels("val", shown)  # a table's time column, else step numbers
+        self._step_labels = tokens = task.step_labels("val", shown)  # a table's time column
         if self.spec.input_kind == "tokens":
             tokens = [probe.token_strings(self.spec, row) for row in self.examples.x]
         super().__init__(
@@ -304,7 +304,9 @@ class GateLogger(GateTensorBoard):
             "probe/examples", probe.examples_table(self.spec, self.examples, self._y_pred)
         )
         n, y_pred = len(self.stats), self._y_pred
-        explorer_summary.write_probe(self._tracer, self.spec, self.examples, traced, n, y_pred)
+        explorer_summary.write_probe(
+            self._tracer, self.spec, self.examples, traced, n, y_pred, self._step_labels
+        )
 
     def _caption(self, i: int) -> str:
         return probe.caption(self.spec, self.examples, self._y_pred, i)
