@@ -91,7 +91,8 @@ VALUES += ["data.feature_columns=[x]"]
 
 @pytest.fixture(scope="module")
 def value_run(tmp_path_factory) -> Path:
-    """A GRU trained in this process on `value_table` (8 epochs, exported); its run folder."""
+    """A GRU trained in this process on `value_table` (8 epochs, gates logged at the end,
+    exported); its run folder."""
     from hydra import compose, initialize_config_dir
 
     from experiments.schema import register_schemas
@@ -100,7 +101,9 @@ def value_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("value")
     register_schemas()
     overrides = [*VALUES, f"data.path={value_table(root / 'power.csv')}", "model=gru"]
-    overrides += ["model.units=8", "trainer.epochs=8", "trainer.patience=null", "logger=none"]
+    overrides += ["model.units=8", "trainer.epochs=8", "trainer.patience=null"]
+    overrides += ["logger.gate_every_n_epochs=0", "logger.probe_size=2", "logger.stats_size=16"]
+    overrides += ["logger.heatmap_examples=1"]
     overrides += ["trainer.learning_rate=0.02", "trainer.batch_size=32", f"output_dir={root}/run"]
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         record = train(compose("train", overrides=overrides))
@@ -136,6 +139,21 @@ def test_a_value_target_far_from_0_is_fitted_and_reported_in_its_own_units(value
     assert record["test_mse"] == pytest.approx(np.square(error).mean(), rel=1e-4)
 
 
+def explorer_examples(run: Path) -> list[dict]:
+    """The probe examples of the run description the explorer tab lists `run` by."""
+    import tensorflow as tf
+
+    from experiments.explorer import summary
+
+    for path in (run / "tb").rglob("events.out.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == summary.RUN_TAG:
+                    raw = tf.make_ndarray(value.tensor).item()
+                    return summary.parse_description(raw)["examples"]
+    raise AssertionError(f"no {summary.RUN_TAG} in {run}")
+
+
 def test_the_time_column_labels_the_steps_of_the_gate_pictures(files, value_run, tmp_path):
     from experiments.tensorboard import GateLogger, GateSettings
 
@@ -146,6 +164,9 @@ def test_the_time_column_labels_the_steps_of_the_gate_pictures(files, value_run,
     first_val = table[table.id == table[table.split == "val"].id.iloc[0]].sort_values("day")
     assert labels[0][: len(first_val)] == [day[:10] for day in first_val.day]  # 2024-01-30, …
     assert labels[0][len(first_val) :] == [""] * (len(labels[0]) - len(first_val))  # padding
+    shown = explorer_examples(value_run)[0]
+    assert shown["tokens"] == labels[0]  # the explorer's probe too
+    assert float(shown["target"]) == pytest.approx(first_val.power.iloc[0], abs=1)  # in watts
     numbered = TableTask(path=str(files["sensors.csv"]), **SENSORS)
     assert numbered.step_labels("val", [0])[0][:3] == ["0", "1", "2"]
     assert TableTask(path=str(files["sensors.csv"]), **{**SENSORS, "time_column": None})\
