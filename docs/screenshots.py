@@ -113,7 +113,8 @@ def shoot_explorer(browser, url: str, run: str, gate: str, path: Path, sentence:
     frame = page.frame_locator("iframe")
     frame.locator("#run option").first.wait_for(state="attached", timeout=120_000)
     runs = frame.locator("#run option").evaluate_all(
-        "options => options.map(o => [o.value, !o.textContent.includes('no SavedModel')])"
+        "options => options.map(o => "
+        "[o.value, !/no SavedModel|SavedModel unusable/.test(o.textContent)])"
     )
     chosen = next((name for name, traceable in runs if traceable and re.search(run, name)), None)
     if chosen is None:
