@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import inspect
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -352,6 +354,97 @@ def test_only_savedmodels_with_the_gates_signature_are_listed(tmp_path):
     client, _ = timing.client(tmp_path)
     status, body = get(client, "runs")
     assert status == 200 and body["runs"] == []
+
+
+def write_saved_model_pb(folder: Path, gates: list[str], inputs_: int = 1) -> Path:
+    """`folder/saved_model/saved_model.pb` with export's signatures and nothing else: `gates`
+    (`inputs_` int32 `(batch, time)` inputs, the float outputs `gates`) and `serve` (`outputs`
+    `(batch, 3)`)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    model = saved_model_pb2.SavedModel(saved_model_schema_version=1)
+    signatures = model.meta_graphs.add().signature_def
+    for name in ("gates", "serve"):
+        for key in ("tokens", "extra")[:inputs_]:
+            signatures[name].inputs[key].dtype = 3
+            signatures[name].inputs[key].tensor_shape.dim.add(size=-1)
+            signatures[name].inputs[key].tensor_shape.dim.add(size=-1)
+    for gate in gates:
+        signatures["gates"].outputs[gate].dtype = 1
+    signatures["serve"].outputs["outputs"].tensor_shape.dim.add(size=-1)
+    signatures["serve"].outputs["outputs"].tensor_shape.dim.add(size=3)
+    pb = folder / "saved_model" / "saved_model.pb"
+    pb.parent.mkdir(parents=True)
+    pb.write_bytes(model.SerializeToString())
+    return pb
+
+
+def test_a_truncated_or_garbage_saved_model_is_listed_with_why_and_never_a_500(tmp_path):
+    """Nothing in a SavedModel file breaks the listing: every truncation of one, a run of 0xff
+    bytes (no number: refused at protobuf's 10-byte limit, not read for seconds), a `gates`
+    signature without an input. An unreadable one is listed with why (its trace: 503)."""
+    pb = write_saved_model_pb(tmp_path / "fine", ["rnn_0/forget"])
+    raw = pb.read_bytes()
+    for end in range(len(raw)):
+        pb.write_bytes(raw[:end])
+        with pytest.raises(saved.SavedModelError, match="is not a SavedModel"):
+            saved.interface(pb)
+    pb.write_bytes(raw)
+    garbage = tmp_path / "garbage" / "saved_model" / "saved_model.pb"
+    garbage.parent.mkdir(parents=True)
+    garbage.write_bytes(b"\xff" * 5000)
+    with pytest.raises(saved.SavedModelError, match="a number longer than 10 bytes"):
+        saved.interface(garbage)
+    write_saved_model_pb(tmp_path / "no_input", ["rnn_0/forget"], inputs_=0)
+    with pytest.raises(saved.ForeignSavedModelError, match="signatures are not export's"):
+        saved.interface(tmp_path / "no_input" / "saved_model" / "saved_model.pb")
+    client, _ = timing.client(tmp_path)
+    status, body = get(client, "runs")
+    assert status == 200, body
+    runs = {r["run"]: r for r in body["runs"]}
+    assert list(runs) == ["fine", "garbage"]  # `no_input`: some other model's, not listed
+    assert runs["fine"]["traceable"] and not runs["garbage"]["traceable"]
+    assert (
+        runs["garbage"]["why"] == f"{garbage} is not a SavedModel (a number longer than 10 bytes)"
+    )
+    assert runs["garbage"]["layers"] == {} and runs["garbage"]["task"]["input_kind"] is None
+    status, body = get(client, "trace", run="garbage", text="1 2")
+    assert status == 503 and body["error"].startswith("run 'garbage' cannot be traced: ")
+
+
+def test_the_walk_stays_inside_the_logdir_at_any_depth(tmp_path):
+    """Links are not followed (a loop, a folder or a SavedModel outside the logdir), and a tree
+    deeper than Python's recursion limit (lowered here: a tree deeper than the usual 1,000
+    would break pytest's own recursive clean-up of old temporary folders) is walked to its
+    bottom."""
+    root, outside = tmp_path / "logdir", tmp_path / "outside"
+    write_saved_model_pb(outside / "run", ["rnn_0/forget"])
+    root.mkdir()
+    (root / "loop").symlink_to(root)
+    (root / "linked_run").symlink_to(outside / "run")
+    (root / "linked_model").mkdir()
+    (root / "linked_model" / "saved_model").symlink_to(outside / "run" / "saved_model")
+    deep = root.joinpath(*["d"] * 300)
+    write_saved_model_pb(deep, ["rnn_0/forget"])
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 150)
+    try:
+        found = list(saved.run_folders(root))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert found == [deep]
+    assert list(saved.run_folders(root, limit=300)) == []  # 300 folders visited at most
+
+
+def test_a_saved_model_alone_opens_on_the_gate_the_logged_run_would(tmp_path):
+    """The sLSTM's memory gate is its traced `retention` (`SLSTMCell.retention_gate`), and its
+    gates come in the cell's order, as a logged sLSTM run lists them."""
+    from layers.slstm import SLSTMCell
+
+    names = list(SLSTMCell.gate_names)
+    write_saved_model_pb(tmp_path / "slstm", [f"rnn_0/{g}" for g in reversed(names)])
+    layer = saved.describe(tmp_path / "slstm")["layers"]["rnn_0"]
+    assert layer["gates"] == names and layer["memory_gate"] == SLSTMCell.retention_gate
 
 
 def test_loaded_models_are_cached_with_a_bound(logdir):

@@ -4,10 +4,11 @@ Routes, under `/data/plugin/gate_explorer/` (errors: `{"error": "..."}`, status 
 person can fix, 503 for a run whose SavedModel does not load):
 
 - `runs`: every run to explore: those that logged the explorer's data (`summary`), then every
-  folder under the logdir with an exported SavedModel that has the `gates` signature (`saved`),
-  each with its model, data, seq_len, layers and gates, task (input kind, output, vocabulary
-  size), one example input, whether it can be traced (`traceable`, else `why`) and whether it
-  has a logged probe (`probe`). No vocabulary: `vocab` serves it a page at a time.
+  folder under the logdir with an exported SavedModel that has the `gates` signature, or one
+  that cannot be read at all (truncated, garbage; `saved`), each with its model, data, seq_len,
+  layers and gates, task (input kind, output, vocabulary size), one example input, whether it
+  can be traced (`traceable`, else `why`) and whether it has a logged probe (`probe`). No
+  vocabulary: `vocab` serves it a page at a time.
 - `trace?run=R&text=...` (token tasks) or `trace?run=R&values=[[...]]` (feature tasks): the
   tokens as read, the prediction and every gate as `(time, units)`, from the run's SavedModel.
 - `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
@@ -15,8 +16,9 @@ person can fix, 503 for a run whose SavedModel does not load):
 - `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
 - `index.js`, `style.css`: the page (an ES module that TensorBoard's iframe calls `render()` of).
 
-A run is chosen from the listing by name; no request value becomes a file path. The SavedModel
-is the one `experiments.train` writes beside the run's `tb/` folder.
+A run is chosen from the listing by name; no request value becomes a file path, and a
+SavedModel is read only inside the logdir (`saved.saved_model_file`). The SavedModel is the one
+`experiments.train` writes beside the run's `tb/` folder.
 """
 
 from __future__ import annotations
@@ -129,14 +131,18 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         for run, folder in self._on_disk.items():
             if (only is None or run == only) and run not in listing:
                 try:
-                    listing[run] = self._entry(run, folder, saved.describe(folder))
-                except saved.SavedModelError:
+                    description = saved.describe(folder)
+                except saved.ForeignSavedModelError:
                     continue  # changed since it was found: not one of ours any more
+                except saved.SavedModelError:
+                    description = saved.unusable(folder)  # listed: `_entry` says why
+                listing[run] = self._entry(run, folder, description)
         return listing
 
     def _find_on_disk(self, logged: set[Path | None]) -> dict[str, Path]:
         """Run name → folder of every folder under the logdir with a SavedModel that has the
-        `gates` signature, less those of runs that logged the plugin's data."""
+        `gates` signature or cannot be read at all (listed with why), less those of runs that
+        logged the plugin's data."""
         if self._logdir is None:
             return {}
         root, found = self._logdir.resolve(), {}
@@ -146,8 +152,10 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
                 continue
             try:
                 saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
+            except saved.ForeignSavedModelError:
+                continue  # some other model's SavedModel: not listed
             except saved.SavedModelError:
-                continue  # some other SavedModel: not listed
+                pass  # truncated or garbage: listed, with why
             found[folder.relative_to(root).as_posix()] = folder
         return found
 
@@ -166,7 +174,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         metrics = (outputs.read_metrics(folder) if folder else None) or {}
         why = None
         try:
-            if folder is None or not (folder / outputs.SAVED_MODEL / saved.PB).is_file():
+            if folder is None or not saved.saved_model_file(folder, self._logdir.resolve()):
                 why = NO_SAVED_MODEL
             else:
                 saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
@@ -267,6 +275,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
     def trace(self, request: wrappers.Request) -> dict[str, Any]:
         """The `trace` route's answer; `InputError` for anything the person can fix."""
         run, entry = self._run(request)
+        if not entry["traceable"]:
+            self._model(run, entry)  # raises why, before the input is read by a task it lacks
         task, args = entry["task"], request.args
         if ("text" in args) == ("values" in args):
             wanted = "text" if task["input_kind"] == "tokens" else "values"

@@ -28,22 +28,35 @@ PB = "saved_model.pb"
 SKIPPED = {outputs.SAVED_MODEL, outputs.TENSORBOARD, outputs.BACKUP}  # never hold run folders
 MAX_FOLDERS = 20_000  # folders a listing walks at most (a logdir of many sweeps has thousands)
 DT_FLOAT, DT_INT32, DT_INT64 = 1, 3, 9  # tensorflow/core/framework/types.proto
-GATE_ORDER = ("input", "forget", "update", "reset", "candidate", "output", "cell", "hidden")
+MEMORY_GATES = ("retention", "forget", "update")  # the sLSTM traces its retention
+MAX_VARINT = 10  # bytes of protobuf's longest varint (a 64-bit number)
+GATE_ORDER = (  # as the cells trace them (the sLSTM's states and retention before `hidden`)
+    *("input", "forget", "update", "reset", "candidate", "output", "cell"),
+    *("normalizer", "stabilizer", "retention", "hidden"),
+)
 
 
 class SavedModelError(ValueError):
     """A run's SavedModel (or a file beside it) cannot be read: the message says what is wrong."""
 
 
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
+class ForeignSavedModelError(SavedModelError):
+    """A readable SavedModel without `experiments.export`'s `gates` and `serve` signatures: some
+    other model, which the explorer does not list."""
+
+
+def _varint(buf: bytes, i: int, end: int) -> tuple[int, int]:
+    """The varint at `buf[i:end]` and the index after it (`IndexError` when there is none)."""
+    value = 0
+    for shift in range(0, 7 * MAX_VARINT, 7):  # bounded: a run of 0xff bytes is no number
+        if i >= end:
+            raise IndexError("it ends inside a field: truncated")
         byte = buf[i]
         i += 1
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
             return value, i
-        shift += 7
+    raise IndexError(f"a number longer than {MAX_VARINT} bytes")
 
 
 def _fields(buf: bytes, i: int, end: int) -> Iterator[tuple[int, int, int, int]]:
@@ -51,19 +64,19 @@ def _fields(buf: bytes, i: int, end: int) -> Iterator[tuple[int, int, int, int]]
     `buf[i:end]`, values undecoded (`IndexError` when it is not one)."""
     while i < end:
         first = i
-        key, i = _varint(buf, i)
+        key, i = _varint(buf, i, end)
         wire = key & 7
         if wire == 0:
-            _, after = _varint(buf, i)
+            _, after = _varint(buf, i, end)
         elif wire == 2:
-            size, i = _varint(buf, i)
+            size, i = _varint(buf, i, end)
             after = i + size
         elif wire in (1, 5):
             after = i + (8 if wire == 1 else 4)
         else:
             raise IndexError(f"wire type {wire}")
         if after > end:
-            raise IndexError("truncated")
+            raise IndexError("a field runs past the end: truncated")
         yield key >> 3, first, i, after
         i = after
 
@@ -98,16 +111,20 @@ def _shape(info) -> list[int]:
 def interface(pb: Path) -> dict[str, Any]:
     """What the page needs from a SavedModel's signatures: `input` (its key), `input_kind`,
     `input_dim` (features, or None), `output` ("last" / "sequence"), `n_outputs` and `layers`
-    (`{layer: [gates]}`). `SavedModelError` when `gates` or `serve` is missing or unusable."""
+    (`{layer: [gates]}`). `ForeignSavedModelError` when `gates` or `serve` is missing or not
+    export's, `SavedModelError` when the file is no SavedModel (unreadable, truncated, garbage)."""
     found = signatures(pb)
     missing = [name for name in (export.GATES, export.SERVE) if name not in found]
     if missing:
-        raise SavedModelError(
+        raise ForeignSavedModelError(
             f"{pb} has no {' and no '.join(f'`{m}`' for m in missing)} signature (it has "
             f"{', '.join(sorted(found)) or 'none'}); export it with `python -m experiments.export "
             "RUN_DIR` or `experiments.export.export_saved_model`"
         )
     gates, serve = found[export.GATES], found[export.SERVE]
+    not_exports = ForeignSavedModelError(f"{pb}'s `gates` and `serve` signatures are not export's")
+    if len(gates.inputs) != 1:
+        raise not_exports
     (name, spec), out = next(iter(gates.inputs.items())), serve.outputs.get(export.OUTPUT_KEY)
     shape, out_shape = _shape(spec), _shape(out) if out is not None else []
     kinds = {DT_INT32: "tokens", DT_INT64: "tokens", DT_FLOAT: "features"}
@@ -115,9 +132,9 @@ def interface(pb: Path) -> dict[str, Any]:
     for key in gates.outputs:
         layer, _, gate = key.rpartition("/")
         layers.setdefault(layer, []).append(gate)
-    usable = len(gates.inputs) == 1 and spec.dtype in kinds and len(out_shape) in (2, 3)
-    if not usable or "" in layers or out_shape[-1] < 1:
-        raise SavedModelError(f"{pb}'s `gates` and `serve` signatures are not export's")
+    rank = {"tokens": 2, "features": 3}.get(kinds.get(spec.dtype))  # (batch, time[, F])
+    if len(shape) != rank or len(out_shape) not in (2, 3) or "" in layers or out_shape[-1] < 1:
+        raise not_exports
     order = {gate: i for i, gate in enumerate(GATE_ORDER)}
     return {
         "input": name,
@@ -152,45 +169,83 @@ def rule(folder: Path) -> dict[str, Any] | None:
     return {"vocab": vocab, "tokens": tokens, "lowercase": bool(record.get("lowercase", False))}
 
 
+def saved_model_file(folder: Path, root: Path) -> Path | None:
+    """`folder/saved_model/saved_model.pb` if it is a file inside `root` (resolved: a link out
+    of the logdir is not read), else None."""
+    pb = folder / outputs.SAVED_MODEL / PB
+    try:
+        return pb if pb.is_file() and pb.resolve().is_relative_to(root) else None
+    except (OSError, RuntimeError):  # RuntimeError: a link loop
+        return None
+
+
 def run_folders(root: Path, limit: int = MAX_FOLDERS) -> Iterator[Path]:
-    """Folders under `root` (itself included) that hold `saved_model/saved_model.pb`, in walk
-    order, visiting at most `limit` folders; links are not followed."""
-    visited = 0
-    for folder, dirs, _ in os.walk(root):
+    """Folders under `root` (itself included) that hold a `saved_model_file`, depth first in
+    name order, visiting at most `limit` folders. Links to folders are not followed, and the
+    walk keeps its own stack, so no depth of folders exhausts Python's recursion."""
+    root = Path(root)
+    inside, stack, visited = root.resolve(), [root], 0
+    while stack and visited < limit:
+        folder = stack.pop()
         visited += 1
-        if visited > limit:
-            return
-        if (Path(folder) / outputs.SAVED_MODEL / PB).is_file():
-            yield Path(folder)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED and not d.startswith("."))
+        if saved_model_file(folder, inside) is not None:
+            yield folder
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted(
+                    e.name
+                    for e in entries
+                    if e.is_dir(follow_symlinks=False)
+                    and e.name not in SKIPPED
+                    and not e.name.startswith(".")
+                )
+        except OSError:  # unreadable, or gone since it was listed
+            continue
+        stack.extend(folder / name for name in reversed(names))
+
+
+def _task(folder: Path) -> dict[str, Any]:
+    """A run description's `task` with what `metrics.json` says (data, seq_len) and no input."""
+    metrics = outputs.read_metrics(folder) or {}
+    return {
+        "name": metrics.get("data"),
+        "seq_len": metrics.get("seq_len"),
+        **dict.fromkeys(("input_kind", "input_dim", "output", "n_outputs", "vocab", "labels")),
+        "characters": False,
+    }
 
 
 def describe(folder: Path) -> dict[str, Any]:
     """A run description (as `summary.run_description`, without probe examples) of the
-    SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable."""
+    SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable. A layer's
+    `memory_gate` (the gate the page opens on): the sLSTM's `retention`, else `forget` or
+    `update`, as `RecurrentCell.retention_gate` names them."""
     api = interface(folder / outputs.SAVED_MODEL / PB)
     tokens = rule(folder) if api["input_kind"] == "tokens" else None
     vocab = tokens["vocab"] if tokens else None
-    metrics = outputs.read_metrics(folder) or {}
     return {
-        "task": {
-            "name": metrics.get("data"),
-            "seq_len": metrics.get("seq_len"),
+        "task": _task(folder)
+        | {
             "input_kind": api["input_kind"],
             "input_dim": len(vocab) if vocab else api["input_dim"],
             "output": api["output"],
             "n_outputs": api["n_outputs"],
             "vocab": vocab,
-            "labels": None,
             "characters": bool(tokens) and tokens["tokens"] == "char",
         },
         "layers": {
             layer: {
                 "cell": None,
                 "gates": gates,
-                "memory_gate": next((g for g in ("forget", "update") if g in gates), None),
+                "memory_gate": next((g for g in MEMORY_GATES if g in gates), None),
             }
             for layer, gates in api["layers"].items()
         },
         "examples": [],
     }
+
+
+def unusable(folder: Path) -> dict[str, Any]:
+    """The description of a folder whose SavedModel cannot be read (`describe` raised): its
+    `metrics.json`'s data and seq_len, no layers."""
+    return {"task": _task(folder), "layers": {}, "examples": []}

@@ -316,12 +316,16 @@ function selectRun(name, view = null) {
   }));
   if (view && run.layers[view.layer]) $.layer.value = view.layer;
   fillGates();
-  if (view && run.layers[state.layer].gates.includes(view.gate)) $.gate.value = state.gate = view.gate;
+  if (view && run.layers[state.layer]?.gates.includes(view.gate)) $.gate.value = state.gate = view.gate;
   const task = run.task;
   const example = run.example;
   const prefilled = example.text != null || example.values != null ? "; prefilled with a validation example." : ".";
-  $.runInfo.textContent = `task ${task.name ?? "unknown"}, ${task.input_kind}, output ${task.output}`;
-  if (task.input_kind === "tokens" && task.vocab_size == null) {
+  const about = task.input_kind == null ? "" : `, ${task.input_kind}, output ${task.output}`;
+  $.runInfo.textContent = `task ${task.name ?? "unknown"}${about}`;
+  if (task.input_kind == null) {  // a SavedModel that cannot be read: `trace` shows why
+    $.hint.textContent = "This run's SavedModel cannot be read, so nothing can be typed.";
+    $.input.value = "";
+  } else if (task.input_kind === "tokens" && task.vocab_size == null) {
     $.hint.textContent = `Token ids, whole numbers separated by spaces, at most ${state.maxSteps}: this run ` +
       "has no vocabulary file (preprocessing.json) beside its SavedModel" + prefilled;
     $.input.value = "";
@@ -351,7 +355,7 @@ function selectRun(name, view = null) {
 
 function fillGates() {
   state.layer = $.layer.value;
-  const layer = state.run.layers[state.layer];
+  const layer = state.run.layers[state.layer] ?? { gates: [] };  // none: an unreadable SavedModel
   $.gate.replaceChildren(...layer.gates.map((g) => new Option(g, g)));
   $.gate.value = layer.gates.includes(layer.memory_gate) ? layer.memory_gate : layer.gates[0];
   state.gate = $.gate.value;
