@@ -447,6 +447,12 @@ def test_a_saved_model_alone_opens_on_the_gate_the_logged_run_would(tmp_path):
     assert layer["gates"] == names and layer["memory_gate"] == SLSTMCell.retention_gate
 
 
+def test_token_ids_an_int32_cannot_hold_are_refused_not_a_500(client):
+    for typed in ("3 4 2147483648", "3 " + "9" * 5000):
+        status, body = get(client, "trace", run=OLD_RUN, text=typed)
+        assert status == 400 and "whole numbers in [0, 2147483647]" in body["error"], body
+
+
 def test_loaded_models_are_cached_with_a_bound(logdir):
     client, plugin = timing.client(logdir, max_models=1)
     assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200

@@ -18,6 +18,7 @@ import numpy as np
 from experiments import outputs
 
 MAX_STEPS = 1000  # longest input a `trace` accepts (tokens, characters or steps)
+MAX_ID = 2**31 - 1  # the largest token id an int32 input holds (the model names its own range)
 MAX_LISTED = 300  # vocabulary entries an error message lists (own tables' can be 10,000s)
 TOP_CLASSES = 5
 UNK = "<unk>"  # data.own.UNK: id 1 of a vocabulary built from one's own data
@@ -49,19 +50,29 @@ def _check_length(steps: int, unit: str) -> None:
         raise InputError(f"the input has {steps} {unit}s; at most {MAX_STEPS} are allowed")
 
 
+def _token_id(word: str) -> int | None:
+    """A typed token id, or None when `word` is no whole number in [0, `MAX_ID`] (read digit by
+    digit only when short enough: Python refuses to read a number of over 4,300 digits)."""
+    significant = word.lstrip("0") or "0"
+    if not (word.isascii() and word.isdigit() and len(significant) <= len(str(MAX_ID))):
+        return None
+    return int(significant) if int(significant) <= MAX_ID else None
+
+
 def _ids(text: str) -> tuple[np.ndarray, list[str]]:
     """Token ids typed as numbers (a token run without a vocabulary file)."""
     words = text.split()
     _check_length(len(words), "token id")
-    bad = [w for w in words if not (w.isascii() and w.isdigit())]
+    ids = [_token_id(w) for w in words]
+    bad = [w for w, i in zip(words, ids) if i is None]
     if bad:
         listed = ", ".join(repr(w) for w in dict.fromkeys(bad))
         raise InputError(
             f"not token ids: {listed}. This run has no vocabulary ({outputs.PREPROCESSING} "
-            "beside its SavedModel): type token ids, whole numbers separated by spaces "
-            "(0 is padding)"
+            f"beside its SavedModel): type token ids, whole numbers in [0, {MAX_ID}] separated "
+            "by spaces (0 is padding)"
         )
-    return np.array([[int(w) for w in words]], dtype=np.int32), words
+    return np.array([ids], dtype=np.int32), words
 
 
 def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str], list[str]]:
