@@ -98,13 +98,16 @@ class MinimalCell(RecurrentCell):
         return config
 
 
-# The arguments about a recurrent kernel, and whether a value is the default (the only one
-# accepted without a recurrent kernel; earlier saved configs hold the defaults).
+# The arguments about a recurrent kernel, whether a value is the default (the only one
+# accepted without a recurrent kernel; earlier saved configs hold the defaults) and that default.
 _RECURRENT_KERNEL_ARGS = {
-    "recurrent_dropout": lambda value: not value,
-    "recurrent_initializer": lambda value: isinstance(initializers.get(value), Orthogonal),
-    "recurrent_regularizer": lambda value: regularizers.get(value) is None,
-    "recurrent_constraint": lambda value: constraints.get(value) is None,
+    "recurrent_dropout": (lambda value: not value, "0"),
+    "recurrent_initializer": (
+        lambda value: isinstance(initializers.get(value), Orthogonal),
+        "'orthogonal'",
+    ),
+    "recurrent_regularizer": (lambda value: regularizers.get(value) is None, "None"),
+    "recurrent_constraint": (lambda value: constraints.get(value) is None, "None"),
 }
 
 
@@ -119,12 +122,12 @@ def _keras_activation_name(function: Any) -> str | None:
 
 def _check_no_recurrent_kernel(cell: str, kwargs: dict) -> None:
     """Refuse a recurrent-kernel argument other than its default (`_RECURRENT_KERNEL_ARGS`)."""
-    for key, is_default in _RECURRENT_KERNEL_ARGS.items():
+    for key, (is_default, default) in _RECURRENT_KERNEL_ARGS.items():
         if key in kwargs and not is_default(kwargs[key]):
-            allowed = "0" if key == "recurrent_dropout" else "its default"
             raise ValueError(
-                f"Received an invalid value for argument `{key}`, expected {allowed} for {cell} "
-                f"(it has no recurrent kernel: its gates do not read h_tm1), got {kwargs[key]!r}."
+                f"Received an invalid value for argument `{key}`, expected {default} (the "
+                f"default) for {cell} (it has no recurrent kernel: its gates do not read h_tm1), "
+                f"got {kwargs[key]!r}."
             )
 
 
