@@ -35,6 +35,7 @@ KINDS = {  # data option of the sweep → (base option, file, settings)
     "own_jsonl": ("table", "reviews.jsonl", REVIEWS),
     "own_long": ("table", "sensors.csv", SENSORS),
 }
+NESTED = "own_csv"  # its option lives in a subfolder of conf/data (`data=tables/own_csv`)
 UNSEEN = ["The ZEBRA was quixotic, but the soup was good!", "", "service service service"]
 
 
@@ -48,12 +49,17 @@ def sweep(files, tmp_path_factory) -> dict[str, Path]:
     """One multirun over the five kinds of file (one data option each, through a search path);
     returns data option → run folder."""
     root = tmp_path_factory.mktemp("sweep")
+    options = []
     for name, (base, file, settings) in KINDS.items():
-        option = {"defaults": [base, "_self_"], "path": str(files[file]), **settings}
-        (root / "conf" / "data").mkdir(parents=True, exist_ok=True)
-        (root / "conf" / "data" / f"{name}.yaml").write_text(json.dumps(option))
+        nested = name == NESTED  # conf/data/tables/own_csv.yaml: its override has a `/`
+        option = f"tables/{name}" if nested else name
+        defaults = [f"/data/{base}@_here_" if nested else base, "_self_"]
+        path = root / "conf" / "data" / f"{option}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"defaults": defaults, "path": str(files[file]), **settings}))
+        options.append(option)
     result = run_cli(
-        ["-m", "experiments.train", "-m", f"data={','.join(KINDS)}", "model=gru"]
+        ["-m", "experiments.train", "-m", f"data={','.join(options)}", "model=gru"]
         + ["model.units=4", "trainer.epochs=1", "logger.gate_every_n_epochs=0"]
         + ["logger.stats_size=16", "logger.probe_size=2", "logger.heatmap_examples=1"]
         + [f"hydra.searchpath=[file://{root / 'conf'}]", f"hydra.sweep.dir={root / 'out'}"],
@@ -63,7 +69,7 @@ def sweep(files, tmp_path_factory) -> dict[str, Path]:
     runs = {}
     for folder in (root / "out").iterdir():
         if folder.is_dir():
-            runs[folder.name.split(",")[0].removeprefix("data=")] = folder
+            runs[folder.name.split(",")[0].removeprefix("data=").removeprefix("tables%2F")] = folder
     return runs
 
 
@@ -187,7 +193,8 @@ def test_the_time_column_labels_the_steps_of_the_gate_pictures(files, value_run,
 
 
 def test_every_kind_of_file_trains_and_reports_through_the_command_line(sweep, files):
-    assert sorted(sweep) == sorted(KINDS)
+    assert sorted(sweep) == sorted(KINDS)  # one flat folder each, `data=tables/…` included
+    assert sweep[NESTED].name.startswith("data=tables%2Fown_csv,logger.gate_every_n_epochs=0,")
     records = {name: outputs.read_metrics(run) for name, run in sweep.items()}
     assert all(r["status"] == "ok" for r in records.values()), records
     for name in ("own_csv", "own_parquet", "own_jsonl", "own_long"):
