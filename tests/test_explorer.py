@@ -396,13 +396,17 @@ def test_a_truncated_or_garbage_saved_model_is_listed_with_why_and_never_a_500(t
     with pytest.raises(saved.SavedModelError, match="a number longer than 10 bytes"):
         saved.interface(garbage)
     write_saved_model_pb(tmp_path / "no_input", ["rnn_0/forget"], inputs_=0)
+    write_saved_model_pb(tmp_path / "bad_vocab", ["rnn_0/forget"])
+    (tmp_path / "bad_vocab" / "preprocessing.json").write_text('{"kind": "tokens", "vocab": 3}')
     with pytest.raises(saved.ForeignSavedModelError, match="signatures are not export's"):
         saved.interface(tmp_path / "no_input" / "saved_model" / "saved_model.pb")
     client, _ = timing.client(tmp_path)
     status, body = get(client, "runs")
     assert status == 200, body
     runs = {r["run"]: r for r in body["runs"]}
-    assert list(runs) == ["fine", "garbage"]  # `no_input`: some other model's, not listed
+    assert list(runs) == ["bad_vocab", "fine", "garbage"]  # `no_input`: some other model's
+    assert not runs["bad_vocab"]["traceable"]
+    assert runs["bad_vocab"]["why"].endswith("preprocessing.json: `vocab` is not a list of strings")
     assert runs["fine"]["traceable"] and not runs["garbage"]["traceable"]
     assert (
         runs["garbage"]["why"] == f"{garbage} is not a SavedModel (a number longer than 10 bytes)"

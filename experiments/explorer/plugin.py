@@ -131,12 +131,11 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         for run, folder in self._on_disk.items():
             if (only is None or run == only) and run not in listing:
                 try:
-                    description = saved.describe(folder)
+                    listing[run] = self._entry(run, folder, saved.describe(folder))
                 except saved.ForeignSavedModelError:
                     continue  # changed since it was found: not one of ours any more
-                except saved.SavedModelError:
-                    description = saved.unusable(folder)  # listed: `_entry` says why
-                listing[run] = self._entry(run, folder, description)
+                except saved.SavedModelError as exc:  # listed, with why
+                    listing[run] = self._entry(run, folder, saved.unusable(folder), str(exc))
         return listing
 
     def _find_on_disk(self, logged: set[Path | None]) -> dict[str, Path]:
@@ -168,19 +167,24 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         folder = (root / run).resolve().parent
         return folder if folder.is_relative_to(root) else None
 
-    def _entry(self, run: str, folder: Path | None, description: dict[str, Any]) -> dict[str, Any]:
+    def _entry(
+        self, run: str, folder: Path | None, description: dict[str, Any], why: str | None = None
+    ) -> dict[str, Any]:
         """A run's full entry: its description, and from its folder whether its SavedModel can be
-        traced (else `why` not), its tokenisation rule and its metrics' model, data, seq_len."""
+        traced (else `why` not; given when reading it for the description failed already), its
+        tokenisation rule and its metrics' model, data, seq_len."""
         metrics = (outputs.read_metrics(folder) if folder else None) or {}
-        why = None
-        try:
-            if folder is None or not saved.saved_model_file(folder, self._logdir.resolve()):
-                why = NO_SAVED_MODEL
-            else:
+        rule = None
+        if why is None and (
+            folder is None or not saved.saved_model_file(folder, self._logdir.resolve())
+        ):
+            why = NO_SAVED_MODEL
+        if why is None:
+            try:
                 saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
-            rule = saved.rule(folder) if folder and description["task"]["vocab"] else None
-        except saved.SavedModelError as exc:
-            why, rule = str(exc), None
+                rule = saved.rule(folder) if description["task"]["vocab"] else None
+            except saved.SavedModelError as exc:
+                why = str(exc)
         first = next(iter(description["layers"].values()), {})
         return {
             "run": run,
