@@ -74,7 +74,7 @@ def _fields(buf: bytes, i: int, end: int) -> Iterator[tuple[int, int, int, int]]
         elif wire in (1, 5):
             after = i + (8 if wire == 1 else 4)
         else:
-            raise IndexError(f"wire type {wire}")
+            raise IndexError(f"a field of wire type {wire}, which TensorFlow does not write")
         if after > end:
             raise IndexError("a field runs past the end: truncated")
         yield key >> 3, first, i, after
