@@ -395,6 +395,10 @@ def test_a_truncated_or_garbage_saved_model_is_listed_with_why_and_never_a_500(t
     garbage.write_bytes(b"\xff" * 5000)
     with pytest.raises(saved.SavedModelError, match="a number longer than 10 bytes"):
         saved.interface(garbage)
+    fields = b"\x08\x00" * (saved.MAX_FIELDS + 1)  # a meta graph of tiny fields, not read on
+    (tmp_path / "fields.pb").write_bytes(b"\x12" + varint(len(fields)) + fields)
+    with pytest.raises(saved.SavedModelError, match=f"more than {saved.MAX_FIELDS} fields"):
+        saved.interface(tmp_path / "fields.pb")
     write_saved_model_pb(tmp_path / "no_input", ["rnn_0/forget"], inputs_=0)
     write_saved_model_pb(tmp_path / "bad_vocab", ["rnn_0/forget"])
     (tmp_path / "bad_vocab" / "preprocessing.json").write_text('{"kind": "tokens", "vocab": 3}')
@@ -414,6 +418,42 @@ def test_a_truncated_or_garbage_saved_model_is_listed_with_why_and_never_a_500(t
     assert runs["garbage"]["layers"] == {} and runs["garbage"]["task"]["input_kind"] is None
     status, body = get(client, "trace", run="garbage", text="1 2")
     assert status == 503 and body["error"].startswith("run 'garbage' cannot be traced: ")
+
+
+def varint(n: int) -> bytes:
+    """Protobuf's encoding of a whole number >= 0."""
+    out = bytearray()
+    while True:
+        out.append(n & 0x7F | (0x80 if n >> 7 else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def test_only_the_signatures_of_a_large_saved_model_are_read(tmp_path):
+    """The graph is skipped by its length: a SavedModel with a 256 MiB graph (a sparse file) is
+    read in kilobytes, not loaded whole."""
+    import tracemalloc
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    pb = write_saved_model_pb(tmp_path / "big", ["rnn_0/forget"])
+    saved.interface(pb)  # imports done before memory is traced
+    meta = saved_model_pb2.SavedModel.FromString(pb.read_bytes()).meta_graphs[0]
+    meta = meta.SerializeToString()
+    graph = 256 << 20
+    graph_field = b"\x12" + varint(graph)  # MetaGraphDef field 2: `graph_def`
+    with pb.open("wb") as file:
+        file.write(b"\x08\x01\x12" + varint(len(meta) + len(graph_field) + graph) + meta)
+        file.write(graph_field)
+        file.truncate(file.tell() + graph)
+    tracemalloc.start()
+    try:
+        layers = saved.interface(pb)["layers"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert layers == {"rnn_0": ["forget"]} and peak < 1 << 20, peak
 
 
 def test_the_walk_stays_inside_the_logdir_at_any_depth(tmp_path):

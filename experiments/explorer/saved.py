@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from experiments import export, outputs
 
@@ -30,6 +30,8 @@ MAX_FOLDERS = 20_000  # folders a listing walks at most (a logdir of many sweeps
 DT_FLOAT, DT_INT32, DT_INT64 = 1, 3, 9  # tensorflow/core/framework/types.proto
 MEMORY_GATES = ("retention", "forget", "update")  # the sLSTM traces its retention
 MAX_VARINT = 10  # bytes of protobuf's longest varint (a 64-bit number)
+MAX_FIELDS = 100_000  # fields of one message read at most (TensorFlow's meta graph has dozens)
+MAX_SIGNATURE_BYTES = 1 << 24  # a model's signatures take kilobytes
 GATE_ORDER = (  # as the cells trace them (the sLSTM's states and retention before `hidden`)
     *("input", "forget", "update", "reset", "candidate", "output", "cell"),
     *("normalizer", "stabilizer", "retention", "hidden"),
@@ -59,26 +61,37 @@ def _varint(buf: bytes, i: int, end: int) -> tuple[int, int]:
     raise IndexError(f"a number longer than {MAX_VARINT} bytes")
 
 
-def _fields(buf: bytes, i: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+def _read(file: BinaryIO, start: int, end: int) -> bytes:
+    file.seek(start)
+    return file.read(end - start)
+
+
+def _fields(file: BinaryIO, i: int, end: int) -> Iterator[tuple[int, int, int, int]]:
     """`(field number, key start, value start, value end)` of each field of the protobuf message
-    `buf[i:end]`, values undecoded (`IndexError` when it is not one)."""
-    while i < end:
-        first = i
-        key, i = _varint(buf, i, end)
+    at bytes `[i, end)` of `file`, values neither read nor decoded: a field is skipped by its
+    length, so a large graph costs nothing (`IndexError` when it is no message)."""
+    for _ in range(MAX_FIELDS):
+        if i >= end:
+            return
+        head = _read(file, i, min(i + 2 * MAX_VARINT, end))  # a key and a length at most
+        key, k = _varint(head, 0, len(head))
         wire = key & 7
         if wire == 0:
-            _, after = _varint(buf, i, end)
+            start, after = i + k, i + _varint(head, k, len(head))[1]
         elif wire == 2:
-            size, i = _varint(buf, i, end)
-            after = i + size
+            size, k_value = _varint(head, k, len(head))
+            start = i + k_value
+            after = start + size
         elif wire in (1, 5):
-            after = i + (8 if wire == 1 else 4)
+            start = i + k
+            after = start + (8 if wire == 1 else 4)
         else:
             raise IndexError(f"a field of wire type {wire}, which TensorFlow does not write")
         if after > end:
             raise IndexError("a field runs past the end: truncated")
-        yield key >> 3, first, i, after
+        yield key >> 3, i, start, after
         i = after
+    raise IndexError(f"more than {MAX_FIELDS} fields in one message")
 
 
 def signatures(pb: Path) -> dict[str, Any]:
@@ -86,17 +99,22 @@ def signatures(pb: Path) -> dict[str, Any]:
 
     `SavedModel` is `{1: schema version, 2: repeated MetaGraphDef}`; TensorBoard ships
     `MetaGraphDef` but not `SavedModel`, so the outer message is split by hand, and only the
-    meta graph's `signature_def` entries (field 5) are parsed, not its graph (the bulk).
+    meta graph's `signature_def` entries (field 5, at most `MAX_SIGNATURE_BYTES`) are read and
+    parsed: not its graph (the bulk), whatever the file's size.
     """
     from google.protobuf.message import DecodeError
     from tensorboard.compat.proto import meta_graph_pb2
 
     try:
-        raw = pb.read_bytes()
-        meta = next((v for f, _, *v in _fields(raw, 0, len(raw)) if f == 2), None)
-        if meta is None:
-            raise SavedModelError(f"{pb} is not a SavedModel (no meta graph in it)")
-        kept = b"".join(raw[k:e] for f, k, _, e in _fields(raw, *meta) if f == 5)
+        with pb.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            meta = next((v for f, _, *v in _fields(file, 0, size) if f == 2), None)
+            if meta is None:
+                raise SavedModelError(f"{pb} is not a SavedModel (no meta graph in it)")
+            entries = [(k, e) for f, k, _, e in _fields(file, *meta) if f == 5]
+            if sum(e - k for k, e in entries) > MAX_SIGNATURE_BYTES:
+                raise IndexError(f"signatures of over {MAX_SIGNATURE_BYTES} bytes")
+            kept = b"".join(_read(file, k, e) for k, e in entries)
         return dict(meta_graph_pb2.MetaGraphDef.FromString(kept).signature_def)
     except OSError as exc:
         raise SavedModelError(f"{pb} cannot be read: {exc.strerror or exc}") from None
