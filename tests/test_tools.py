@@ -46,16 +46,19 @@ def test_python_m_data_prints_the_generation_cost_of_every_task(capsys, monkeypa
     assert int(rows["digits rows"][1]) == 1797 and int(rows["digits rows"][0]) == 8
 
 
-def test_python_m_experiments_bench_prints_ratios_per_cell(capsys, monkeypatch):
+@pytest.mark.parametrize(("feed", "fed"), [("dataset", "a fixed tf.data"), ("arrays", "numpy")])
+def test_python_m_experiments_bench_prints_ratios_per_cell(capsys, monkeypatch, feed, fed):
     args = ["--repeats", "2", "--times", "5", "--cells", "GRU", "--batch", "4"]
-    args += ["--features", "3", "--units", "4", "--batches", "2"]
+    args += ["--features", "3", "--units", "4", "--batches", "2", "--builds", "2", "--feed", feed]
     out = run_module("experiments.bench", args, capsys, monkeypatch)
-    assert "# batch 4, input 3, units 4, 2 batches/epoch, 2 repeats" in out
-    per_repeat, best = out.split("# best of the repeats")  # two tables, 8 figures a row each
+    assert f"# batch 4, input 3, units 4, 2 batches/epoch, 2 builds x 2 repeats, fed {fed}" in out
+    per_repeat, best = out.split("# best of the repeats")  # two tables
     rows = re.findall(
         rf"^(GRU)\s+5\s+{FLOAT}\s+{FLOAT}" + rf"\s+{FLOAT}" * 6 + "$", per_repeat, re.M
     )
-    assert re.findall(r"^GRU\s+5" + rf"\s+{FLOAT}" * 8 + "$", best, re.M), out
+    # 8 figures, then the training epochs on about one core of each, out of 2 x 2
+    one_core = re.findall(r"^GRU\s+5" + rf"\s+{FLOAT}" * 8 + r"\s+(\d+)\s+(\d+)$", best, re.M)
+    assert one_core and all(0 <= int(n) <= 4 for n in one_core[0][-2:]), out
     assert [row[0] for row in rows] == ["GRU"], out
     for row in rows:
         numbers = np.array(row[1:], float)
