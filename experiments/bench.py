@@ -124,7 +124,7 @@ def _feeds(x: np.ndarray, y: np.ndarray, batch: int, feed: str) -> tuple[dict, d
     options.autotune.enabled = False
     pairs = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).with_options(options)
     inputs = tf.data.Dataset.from_tensor_slices(x).batch(batch).with_options(options)
-    return {"x": pairs}, {"x": inputs}
+    return {"x": pairs, "shuffle": False}, {"x": inputs}  # unshuffled, as is the pipeline
 
 
 def summarise(rows: list[dict]) -> pd.DataFrame:
