@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from unittest import mock
 
 import keras
+import tensorflow as tf
 
 from data.base import TaskSpec
 
@@ -50,7 +53,43 @@ def build_model(
         inputs = keras.Input(shape=(None, spec.input_dim), name="features")
         x = keras.layers.Masking(0.0, name="padding")(inputs) if spec.padded else inputs
     for i in range(num_layers):
-        last = i == num_layers - 1
-        x = layer(return_sequences=not last or spec.output == "sequence", name=f"rnn_{i}")(x)
+        x = stack_layer(layer, spec, i, num_layers)(x)
     outputs = keras.layers.Dense(spec.n_outputs, name="head")(x)
     return keras.Model(inputs, outputs, name=spec.name)
+
+
+def stack_layer(
+    layer: Callable[..., keras.layers.Layer], spec: TaskSpec, index: int, num_layers: int
+) -> keras.layers.Layer:
+    """Recurrent layer `index` of `build_model`'s stack, constructed (not built): `rnn_<index>`,
+    returning sequences `(batch, time, units)` unless it is the last of an `output="last"` model
+    (then `(batch, units)`)."""
+    last = index == num_layers - 1
+    return layer(return_sequences=not last or spec.output == "sequence", name=f"rnn_{index}")
+
+
+@contextlib.contextmanager
+def unstarted_runtime() -> Iterator[None]:
+    """Construct Keras layers without starting TensorFlow's runtime: its thread counts can
+    only be set before it starts (`loop.start_session`), and on a GPU it reserves the memory.
+
+    Inside, variables (a cell's seed generator) are graph variables, and the cuDNN check asks
+    whether a GPU exists instead of listing the runtime's devices.
+    """
+    with (
+        tf.Graph().as_default(),
+        mock.patch.object(tf.config, "list_logical_devices", tf.config.list_physical_devices),
+    ):
+        yield
+
+
+def check_layers(layer: Callable[..., keras.layers.Layer], spec: TaskSpec, num_layers: int) -> None:
+    """Construct the first and last layers of `build_model`'s stack (the others differ from
+    these only by name) without building them or starting TensorFlow's runtime.
+
+    Raises:
+        ValueError, TypeError: whatever the layer's constructor raises for its arguments.
+    """
+    with unstarted_runtime():
+        for index in sorted({0, num_layers - 1}):
+            stack_layer(layer, spec, index, num_layers)

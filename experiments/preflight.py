@@ -3,9 +3,10 @@
 Hydra reports its own composition errors (an unknown option, key or type, a malformed override)
 in several lines and with status 1, before any callback can run. `check_command_line` composes
 the run, or every job of a sweep, the way Hydra will, and validates each
-(`experiments.schema.validate_config`: ranges, the task's and logger's checks, a memory estimate),
-and the memory of the jobs a launcher runs at the same time (`check_memory_at_once`), so that
-every refusal reads `error: <key and value>: <what is allowed>` and nothing is created.
+(`experiments.schema.validate_config`: ranges, the task's, the recurrent layer's and the
+logger's checks, a memory estimate), and the memory of the jobs a launcher runs at the same time
+(`check_memory_at_once`), so that every refusal reads `error: <key and value>: <what is
+allowed>` and nothing is created.
 """
 
 from __future__ import annotations

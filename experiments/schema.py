@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -161,12 +163,12 @@ def validate_config(cfg: DictConfig) -> Any:
     """Check a composed run config before anything trains; return the instantiated task.
 
     Ranges first (fast), then the task's own argument checks, a memory estimate, then the
-    logger's checks (which may load TensorFlow).
+    recurrent layer's and the logger's checks (which load TensorFlow).
 
     Raises:
-        ConfigError: a value out of range, or an argument the task or logger rejects (e.g.
-            `data.seq_len=0`), or sizes too large for this machine's memory, with a message
-            naming the key and what is allowed.
+        ConfigError: a value out of range, or an argument the task, the layer or the logger
+            rejects (e.g. `data.seq_len=0`, `model.layer.activation='relux'`), or sizes too
+            large for this machine's memory, with a message naming the key and what is allowed.
     """
     check_ranges(cfg, RunSchema)
     check_ranges(cfg.threads, ThreadsSchema)
@@ -174,8 +176,64 @@ def validate_config(cfg: DictConfig) -> Any:
     check_ranges(cfg.trainer, TrainerSchema)
     task = _instantiate_checked(cfg, "data")
     check_memory(cfg, task)
+    check_layer(cfg, task)
     _instantiate_checked(cfg, "logger")
     return task
+
+
+def check_layer(cfg: DictConfig, task: Any) -> None:
+    """Construct the recurrent layers the model would stack (`experiments.models.check_layers`:
+    no build, no weights, TensorFlow's runtime not started), so that an argument the layer
+    refuses is refused before the run, in the layer's own words.
+
+    Raises:
+        ConfigError: `model.layer.<argument>=<value>: <the layer's message>` where the message
+            names one of `model.layer`'s arguments, else `model=<option>: <the message>`; or a
+            `model.layer._target_` that cannot be imported.
+    """
+    from experiments.models import check_layers  # loads Keras: only once the cheap checks pass
+
+    target = cfg.model.layer.get("_target_")
+    try:
+        factory = instantiate(cfg.model.layer)
+    except InstantiationException as exc:
+        raise ConfigError(
+            f"model.layer._target_={target!r}: cannot be imported; expected a layer class such "
+            "as layers.LSTM or keras.layers.LSTM"
+        ) from exc
+    try:
+        check_layers(factory, task.spec, cfg.model.num_layers)
+    except (ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"{_layer_argument(cfg, message)}: {message}") from exc
+
+
+def _mention(key: str, message: str) -> re.Match | None:
+    """Where an error `message` names argument `key`: `` `key` ``, `'key'` or `key=`."""
+    name = re.escape(key)
+    return re.search(rf"`{name}`|'{name}'|\b{name}=", message)
+
+
+def _layer_argument(cfg: DictConfig, message: str) -> str:
+    """`key=value` of the `model.layer` argument that a constructor's `message` names first
+    (`` `activation` ``, `'nonsense'`, `use_cudnn=`), else whose text value it quotes (Keras:
+    `Could not interpret activation function identifier: relux`); by the key the user sets
+    (`model.dropout` for `dropout: ${model.dropout}`); `model=<option>` when there is none."""
+    layer = cfg.model.layer
+    written = OmegaConf.to_container(layer, resolve=False)
+    keys = [key for key in written if not key.startswith("_")]
+    by_name = [key for key in keys if _mention(key, message)]
+    by_value = [
+        key
+        for key in keys
+        if isinstance(layer[key], str) and re.search(rf"\b{re.escape(layer[key])}\b", message)
+    ]
+    named = sorted(by_name, key=lambda key: _mention(key, message).start()) or by_value
+    if not named:
+        option = OmegaConf.select(cfg, "hydra.runtime.choices.model") or cfg.model.get("name")
+        return f"model={option}"
+    source = re.fullmatch(r"\$\{([\w.]+)\}", str(written[named[0]]))
+    return f"{source.group(1) if source else f'model.layer.{named[0]}'}={layer[named[0]]!r}"
 
 
 def _size(n_bytes: float) -> str:

@@ -183,6 +183,11 @@ BAD_COMMAND_LINES = [  # (flags, overrides, what the one line must say)
         ["model=rnn,gru", "data.seq_len=10,0"],
         r"^error: model=rnn data\.seq_len=0: .*`seq_len`",
     ),
+    (
+        ["-m"],
+        ["model=lstm,mingru", "+model.layer.unroll=true"],
+        r"^error: model=mingru: model\.layer\.unroll=True: .*expected False for MinGRU",
+    ),
 ]
 
 
@@ -196,6 +201,67 @@ def test_bad_command_lines_exit_nonzero_before_training(tmp_path: Path):
         assert result.returncode == 2, (overrides, lines)
         assert len(lines) == 1 and re.search(message, lines[0]), (overrides, lines)
         assert not (tmp_path / "outputs").exists(), overrides
+
+
+LAYER_ARGUMENTS = [  # (command line, what the one line must say): the layer's own words
+    (
+        ["+model.layer.activation=relux"],
+        r"^error: model\.layer\.activation='relux': .*`activation`, expected the name of a Keras "
+        r"activation .*got 'relux'\.$",
+    ),
+    (
+        ["model.layer.dropout=1.5"],  # `dropout: ${model.dropout}` replaced: no range check
+        r"^error: model\.layer\.dropout=1\.5: .*`dropout`, expected a float in \[0, 1\)",
+    ),
+    (
+        ["+model.layer.recurrent_dropout=-0.1"],
+        r"^error: model\.layer\.recurrent_dropout=-0\.1: .*expected a float in \[0, 1\)",
+    ),
+    (
+        ["+model.layer.use_cudnn=maybe"],
+        r"^error: model\.layer\.use_cudnn='maybe': .*expected one of \{'auto', True, False\}",
+    ),
+    (
+        ["+model.layer.nonsense=1"],
+        r"^error: model\.layer\.nonsense=1: Unrecognized keyword arguments passed to LSTM",
+    ),
+    (
+        ["model=mingru", "+model.layer.unroll=true"],
+        r"^error: model\.layer\.unroll=True: .*`unroll`, expected False for MinGRU",
+    ),
+    (
+        ["model=keras_lstm", "+model.layer.activation=relux"],  # names the value, not the key
+        r"^error: model\.layer\.activation='relux': Could not interpret activation function",
+    ),
+    (
+        ["model.layer._target_=keras.layers.NoSuchLayer"],
+        r"^error: model\.layer\._target_='keras\.layers\.NoSuchLayer': cannot be imported",
+    ),
+    (  # LSTM and GRU take Keras's `implementation`, SimpleRNN does not
+        ["-m", "model=lstm,rnn", "+model.layer.implementation=1"],
+        r"^error: model=rnn: model\.layer\.implementation=1: Unrecognized keyword arguments "
+        r"passed to SimpleRNN",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "args, message", LAYER_ARGUMENTS, ids=[" ".join(args) for args, _ in LAYER_ARGUMENTS]
+)
+def test_layer_arguments_are_refused_before_anything_runs(tmp_path, capsys, args, message):
+    """An argument the recurrent layer's constructor refuses: exit status 2 and one line with the
+    key and the layer's message, before any run or sweep folder exists (in this process, as the
+    command line's first step; `BAD_COMMAND_LINES` runs one through the real command line)."""
+    from experiments.preflight import check_command_line
+
+    register_schemas()
+    folders = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    with pytest.raises(SystemExit) as exited:
+        check_command_line([*args, *TINY, *folders], CONF)
+    error = capsys.readouterr().err
+    assert exited.value.code == 2 and error.count("\n") == 1, error
+    assert re.search(message, error.strip()), error
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_launching_process_composes_each_job_of_a_sweep_once(monkeypatch):

@@ -495,6 +495,20 @@ def test_a_run_with_tensorboard_and_export_prints_no_tensorflow_info_lines(tmp_p
     assert "INFO:tensorflow" not in printed and not start_up_lines(printed), printed[-3000:]
 
 
+def test_the_layer_check_leaves_thread_counts_settable_and_prints_no_start_up_lines(tmp_path):
+    """The command line constructs the run's recurrent layer before Hydra starts (loading
+    TensorFlow even with `logger=none`), without starting TensorFlow's runtime: the run still
+    sets its thread counts, a valid layer argument trains, and no start-up line is printed."""
+    args = [*SMALL, "+model.layer.recurrent_dropout=0.1", "threads.intra_op=1"]
+    args += ["threads.inter_op=1", f"hydra.run.dir={tmp_path}"]
+    result = run_as_user(["-m", "experiments.train", *args], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert outputs.read_metrics(tmp_path)["status"] == "ok"
+    log = (tmp_path / "train.log").read_text()
+    assert "TensorFlow threads intra_op=1 inter_op=1" in log and "already started" not in log, log
+    assert not start_up_lines(result.stdout + result.stderr), result.stderr[-3000:]
+
+
 def test_the_memory_check_counts_the_jobs_that_run_at_once(compose_cfg, tmp_path, capsys):
     """Two jobs that each need 60% of this machine's memory (by the estimate's own numbers, so on
     any machine): one after another they pass, two at once they are refused in one line."""
