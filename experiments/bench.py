@@ -1,6 +1,6 @@
 """Throughput of gatelab's layers against Keras's built-ins, measured side by side.
 
-    python -m experiments.bench [--repeats 5] [--builds 2] [--times 25 100 400] [--feed dataset]
+    python -m experiments.bench [--repeats 3] [--builds 4] [--times 25 100 400] [--feed dataset]
 
 For each cell type and sequence length, builds the same model twice (ours, built-in, same
 weights), then alternates them: one whole `fit` epoch (training throughput) and one `predict`
@@ -174,9 +174,12 @@ def summarise_best(rows: list[dict]) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="repeats per build")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per build")
     parser.add_argument(
-        "--builds", type=int, default=2, help="model pairs built per cell, in flipped order"
+        "--builds",
+        type=int,
+        default=4,
+        help="model pairs built per cell, in flipped order (a build's speed is partly luck)",
     )
     parser.add_argument("--times", type=int, nargs="+", default=[25, 100, 400])
     parser.add_argument("--cells", nargs="+", default=list(PAIRS), choices=list(PAIRS))
