@@ -211,6 +211,52 @@ def test_inside_keras_bidirectional(ours_cls, keras_cls):
     _assert_close(wrapped[0](x, mask=mask), wrapped[1](x, mask=mask))
 
 
+def _bidirectional_model(layer_cls, seed: int) -> keras.Model:
+    """`(batch, 5, FEATURES)` → Bidirectional(layer, sequences) → Dense(1), random weights."""
+    model = keras.Sequential(
+        [
+            keras.Input((5, FEATURES)),
+            keras.layers.Bidirectional(layer_cls(UNITS, return_sequences=True), name="bi"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(scale=0.5, size=w.shape) for w in model.get_weights()])
+    return model
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_weight_files_load_both_ways(ours_cls, keras_cls, tmp_path):
+    """A `.weights.h5` file written by a model with Keras's layer loads into the same model with
+    ours, and the reverse: the weights are found by the same paths, in the same layout."""
+    x = np.random.default_rng(7).normal(size=(2, 5, FEATURES)).astype("float32")
+    for source_cls, target_cls in ((keras_cls, ours_cls), (ours_cls, keras_cls)):
+        source, target = _bidirectional_model(source_cls, 1), _bidirectional_model(target_cls, 2)
+        path = tmp_path / f"{source_cls.__module__}.weights.h5"
+        source.save_weights(path)
+        target.load_weights(path)
+        _assert_close(target.predict(x, verbose=0), source.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("ours_cls", [ours for ours, _ in PAIRS], ids=IDS)
+def test_legacy_h5_json_and_clone_keep_our_layer(ours_cls, tmp_path):
+    """Keras's other ways to copy a model: the legacy `.h5` file, `to_json` /
+    `model_from_json` and `clone_model` give back our layer with the same outputs."""
+    model = _bidirectional_model(ours_cls, 3)
+    x = np.random.default_rng(8).normal(size=(2, 5, FEATURES)).astype("float32")
+    model.save(tmp_path / "model.h5")
+    copies = {
+        "h5": keras.models.load_model(tmp_path / "model.h5"),
+        "json": keras.models.model_from_json(model.to_json()),
+        "clone": keras.models.clone_model(model),
+    }
+    for how, copy in copies.items():
+        if how != "h5":  # the architecture only
+            copy.set_weights(model.get_weights())
+        assert type(copy.get_layer("bi").forward_layer) is ours_cls, how
+        _assert_close(copy.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 @pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
 def test_unroll_without_static_time_fails_as_in_keras(ours_cls, keras_cls):
     spec = tf.TensorSpec((None, None, FEATURES))
