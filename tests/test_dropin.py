@@ -258,6 +258,28 @@ def test_legacy_h5_json_and_clone_keep_our_layer(ours_cls, tmp_path):
 
 
 @pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
+def test_tensorflow_lite_conversion_gives_keras_numbers(ours_cls, keras_cls):
+    """A model with our layer converts to TensorFlow Lite with built-in ops only, as one with
+    Keras's does, and the interpreter gives Keras's layer's outputs."""
+    x = np.random.default_rng(9).normal(size=(1, 5, FEATURES)).astype("float32")
+    models = [
+        keras.Sequential(
+            [keras.Input((5, FEATURES), batch_size=1), cls(UNITS), keras.layers.Dense(1)]
+        )
+        for cls in (ours_cls, keras_cls)
+    ]
+    models[0].set_weights(models[1].get_weights())
+    converter = tf.lite.TFLiteConverter.from_keras_model(models[0])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    interpreter = tf.lite.Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    converted = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    _assert_close(converted, models[1].predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("ours_cls,keras_cls", PAIRS, ids=IDS)
 def test_unroll_without_static_time_fails_as_in_keras(ours_cls, keras_cls):
     spec = tf.TensorSpec((None, None, FEATURES))
     ours, theirs = _pair(ours_cls, keras_cls, unroll=True)
