@@ -6,20 +6,39 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from experiments.results import registry
 from experiments.results.document import render, update_readme
 from experiments.results.presets import PRESETS
 from experiments.results.sweeps import load_sweep, newest_sweeps
-from experiments.results.tables import PresetResult, evaluate
+from experiments.results.tables import PresetResult, adjust, evaluate
+
+TIMING = "timing"  # outputs/timing/<preset>.csv: interleaved CPU seconds per epoch
 
 
-def build(outputs: Path, doc: Path) -> list[PresetResult]:
-    """Evaluate every preset from its newest sweep under `outputs`; plots go beside `doc`."""
+def timing(outputs: Path, preset: str) -> pd.DataFrame | None:
+    """The preset's interleaved CPU benchmark (`model`, `repeat`, `cpu_seconds`), if measured."""
+    path = outputs / TIMING / f"{preset}.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def build(outputs: Path, doc: Path, registry_path: Path = registry.REGISTRY) -> list[PresetResult]:
+    """Evaluate every preset from its newest sweep under `outputs` against the registry at
+    `registry_path`, Holm-adjusted across the document; plots go beside `doc`."""
     found = newest_sweeps(outputs, [p.name for p in PRESETS])
-    plot_dir = doc.parent / "results"
-    return [
-        evaluate(p, load_sweep(p.name, found[p.name]) if p.name in found else None, plot_dir)
+    plot_dir, entries = doc.parent / "results", registry.load(registry_path)
+    results = [
+        evaluate(
+            p,
+            load_sweep(p.name, found[p.name]) if p.name in found else None,
+            plot_dir,
+            timing(outputs, p.name),
+            entries,
+        )
         for p in PRESETS
     ]
+    return adjust(results)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("README.md"),
         help="README whose results block is refreshed ('' to leave it)",
     )
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help=f"record new or changed criteria in {registry.REGISTRY.name} (now) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.register:
+        added = registry.register(PRESETS)
+        for name in added:
+            print(f"registered: {name}")
+        print(f"{len(added)} criteria registered in {registry.REGISTRY}")
+        return 0
     if not args.outputs.is_dir():
         print(f"error: no folder {args.outputs}/; run `make results` first", file=sys.stderr)
         return 2
@@ -59,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Updated the results block of {args.readme}")
     for r in results:
         for v in r.verdicts:
-            print(f"  {r.preset.name}: {v.claim.text}: {v.verdict}")
+            hoc = " (post hoc)" if v.registration.post_hoc else ""
+            print(f"  {r.preset.name}: {v.claim.text}: {v.verdict}{hoc}")
     return 0
 
 

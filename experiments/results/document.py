@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import time
@@ -10,8 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.results.stats import NOT_REPRODUCED, PARTLY
-from experiments.results.tables import PresetResult, baseline_numbers, model_order, with_axis
+from experiments.results import stats
+from experiments.results.stats import INCONCLUSIVE, NOT_REPRODUCED, Part
+from experiments.results.tables import (
+    PresetResult,
+    Verdict,
+    baseline_keys,
+    baseline_numbers,
+    model_order,
+    with_axis,
+)
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -65,32 +74,39 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
+def _fixed(verdict: Verdict) -> str:
+    return "**post hoc**" if verdict.registration.post_hoc else "before the runs"
+
+
 def headline(results: list[PresetResult], link: str = "") -> str:
-    """The table of every claim with its verdict, each preset linked to its section of the
-    document at `link` ("": this document)."""
+    """The table of every claim with its verdict and whether its criterion was fixed before its
+    runs, each preset linked to its section of the document at `link` ("": this document)."""
     rows = [
         [
             f"[{r.preset.name}]({link}#{r.preset.name})",
             v.claim.text,
             f"**{v.verdict}**",
+            _fixed(v),
         ]
         for r in results
         for v in r.verdicts
     ]
-    return markdown_table(["preset", "claim", "verdict"], rows)
+    return markdown_table(["preset", "claim", "verdict", "criterion fixed"], rows)
 
 
 def shortfalls(results: list[PresetResult]) -> list[str]:
-    """The claims not (fully) reproduced, each with the budget it had here."""
-    missed = [(r, v) for r in results for v in r.verdicts if v.verdict in (PARTLY, NOT_REPRODUCED)]
+    """The claims not reproduced or inconclusive, each with the budget it had here."""
+    missed = [
+        (r, v) for r in results for v in r.verdicts if v.verdict in (NOT_REPRODUCED, INCONCLUSIVE)
+    ]
     if not missed:
         return []
     lines = [
-        "### Not (fully) reproduced at this scale",
+        "### Not reproduced or inconclusive here",
         "",
-        "The published experiments trained larger models for far longer than these CPU-sized "
-        "presets; the settings and criteria were not changed after the runs. Each claim below "
-        "with the budget it had here:",
+        "Each claim with the budget it had here; the papers' budgets, where known, are in the "
+        "preset's section, and whether each criterion was fixed before its runs is in the table "
+        "above.",
         "",
     ]
     for result, verdict in missed:
@@ -99,6 +115,37 @@ def shortfalls(results: list[PresetResult]) -> list[str]:
             f"{result.sweep.budget if result.sweep else 'not run'}."
         )
     return [*lines, ""]
+
+
+def _number(x: float | None, digits: int = 3) -> str:
+    if x is None or math.isnan(x):
+        return "-"
+    return "∞" if math.isinf(x) else f"{x:.{digits}g}"
+
+
+def part_row(claim: str, part: Part) -> list[str]:
+    """One tested part: test, effect [95% CI], raw and Holm p, detectable effect, verdict."""
+    ci = f"[{_number(part.ci[0])}, {_number(part.ci[1])}]"
+    effect = f"{_number(part.effect)} {ci}" if part.p is not None else "-"
+    return [
+        claim,
+        part.label,
+        part.test,
+        part.n,
+        effect,
+        _number(part.p, 2),
+        _number(part.p_holm, 2),
+        _number(part.detectable),
+        _number(part.margin),
+        part.verdict(),
+        part.note,
+    ]
+
+
+PART_HEADER = [
+    "claim", "part", "test", "n", "effect [95% CI]", "p", "p (Holm)",
+    f"detectable (power {stats.POWER})", "margin", "verdict", "note",
+]  # fmt: skip
 
 
 def command(name: str) -> str:
@@ -142,13 +189,11 @@ def _main_table(result: PresetResult, ok: pd.DataFrame) -> str:
         [model, *(cell(numbers, preset.metric, model, v) for v in values)]
         for model in model_order(ok)
     ]
-    base = baseline_numbers(ok, preset).set_index("axis")
-    rows.append(
-        [
-            "no-memory baseline",
-            *(f"{base.loc[v, 'mean']:.3g}" if v in base.index else "-" for v in values),
-        ]
-    )
+    for key, name in baseline_keys(preset):
+        base = baseline_numbers(ok, preset, key).set_index("axis")
+        rows.append(
+            [name, *(f"{base.loc[v, 'mean']:.3g}" if v in base.index else "-" for v in values)]
+        )
     return markdown_table([f"{preset.metric} \\ {preset.axis}", *map(str, values)], rows)
 
 
@@ -198,12 +243,50 @@ def section(result: PresetResult, doc_dir: Path) -> list[str]:
             lines += [f"![{preset.name}]({os.path.relpath(result.plot, doc_dir)})", ""]
     lines += ["Published:", ""]
     lines += [f"- {what} — {source}" for what, source in preset.published]
+    lines += ["", *_budget_lines(result)]
     rows = [
-        [v.claim.text, v.claim.source, v.claim.criterion, f"**{v.verdict}**", v.evidence]
+        [v.claim.text, v.claim.source, v.claim.criterion, f"**{v.verdict}**", v.registration.text]
         for v in result.verdicts
     ]
-    lines += ["", markdown_table(["claim", "source", "criterion", "verdict", "evidence"], rows), ""]
+    header = ["claim", "source", "criterion (rule)", "verdict", "pre-registration"]
+    lines += [markdown_table(header, rows), ""]
+    parts = [part_row(v.claim.text, p) for v in result.verdicts for p in v.parts]
+    if parts:
+        lines += ["The tests behind the verdicts:", "", markdown_table(PART_HEADER, parts), ""]
     return lines
+
+
+def _budget_lines(result: PresetResult) -> list[str]:
+    """The papers' budgets beside this preset's."""
+    if not result.preset.budgets:
+        return []
+    here = result.sweep.budget if result.sweep is not None else "not run"
+    rows = [
+        [whose, b.sequences, b.updates, b.model, b.stopping] for whose, b in result.preset.budgets
+    ]
+    rows.append(["here (per run)", here, "-", "-", "-"])
+    header = ["budget", "sequences seen", "updates", "model", "stopping rule"]
+    return ["Budgets:", "", markdown_table(header, rows), ""]
+
+
+RULES = [
+    "How a verdict is reached (`experiments/results/stats.py`): each claim is tested in parts "
+    "with scipy.stats / statsmodels (Welch's t-test for “different”, TOST equivalence for "
+    "“same” with the margin stated in the claim, one-sided t-tests for thresholds and "
+    "baselines, a sign test over runs for per-run claims). Every p-value of the document is "
+    f"Holm-adjusted together (α = {stats.ALPHA}); a part is *reproduced* when its adjusted "
+    "test is significant in the claimed direction, *not reproduced* when the effect is shown "
+    "on the wrong side or when its n could detect the claim's margin (power "
+    f"{stats.POWER}) and found nothing, and *inconclusive* when its n cannot detect the margin. "
+    "A claim is reproduced when all its parts are. Time claims are judged only on processor "
+    "seconds per epoch from an interleaved benchmark, never on sweep wall times.",
+    "",
+    "Pre-registration (`experiments/results/registry.py`): every criterion's code and "
+    "parameters are fingerprinted, and `experiments/results/preregistration.json` records when "
+    "each fingerprint was registered (`python -m experiments.results --register`); a criterion "
+    "registered after its preset's first run started is marked **post hoc**.",
+    "",
+]
 
 
 def render(results: list[PresetResult], doc_dir: Path) -> str:
@@ -214,8 +297,9 @@ def render(results: list[PresetResult], doc_dir: Path) -> str:
         "Written by `python -m experiments.results` (the last step of `make results`) from the "
         "newest sweep of each preset under `outputs/`; every number below is computed from the "
         "runs' `metrics.json`, and every verdict by the criterion written beside it "
-        "(`experiments/results/presets.py`), fixed with the presets before the runs. "
-        "Do not edit by hand.",
+        "(`experiments/results/presets.py`). Do not edit by hand.",
+        "",
+        *RULES,
         "",
         *machine(),
         "- Run everything: `make results` (each preset resumes in `outputs/sweeps/<preset>`)",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
-from experiments.results.claims import Claim, Preset
-from experiments.results.stats import NOT_RUN, stat
+from experiments.results import registry
+from experiments.results.claims import Claim, Preset, Runs
+from experiments.results.stats import NOT_RUN, Part, claim_verdict, holm, stat
 from experiments.results.sweeps import Sweep
 
 matplotlib.use("Agg")
@@ -18,11 +19,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim judged on a sweep."""
+    """A claim judged on a sweep: its tested parts and whether its criterion was pre-registered."""
 
     claim: Claim
     verdict: str
-    evidence: str
+    parts: tuple[Part, ...]
+    registration: registry.Registration
+
+    @property
+    def evidence(self) -> str:
+        """Each part with its verdict, in words."""
+        if not self.parts:
+            return "no runs for this criterion"
+        return "; ".join(f"{p.label}: {p.verdict()}" for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -65,16 +74,24 @@ def numbers(ok: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "model", "axis", "mean", "std", "n"])
 
 
-def baseline_numbers(ok: pd.DataFrame, preset: Preset) -> pd.DataFrame:
-    """The no-memory baseline of `preset.metric` per axis value (one value per dataset)."""
-    if preset.baseline not in ok:
+def baseline_keys(preset: Preset) -> tuple[tuple[str, str], ...]:
+    """(metrics.json key, name) of each baseline the tables and plots show."""
+    return preset.baselines or ((preset.baseline, "no-memory baseline"),)
+
+
+def baseline_numbers(ok: pd.DataFrame, preset: Preset, key: str | None = None) -> pd.DataFrame:
+    """A baseline of `preset.metric` (`key`, default the task's primary one) per axis value
+    (one value per dataset)."""
+    key = key or preset.baseline
+    if key not in ok:
         return pd.DataFrame(columns=["axis", "mean", "std", "n"])
     datasets = ok.drop_duplicates(["axis", "seed"])
     rows = [
-        {"axis": axis, **vars(stat(group, preset.baseline))}
+        {"axis": axis, **vars(stat(group, key))}
         for axis, group in datasets.groupby("axis")
+        if stat(group, key) is not None
     ]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["axis", "mean", "std", "n"])
 
 
 def _bars(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
@@ -83,10 +100,11 @@ def _bars(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
     runs = ok[ok["axis"] == value]
     stats = runs.groupby("model")[preset.metric].agg(["mean", "std"]).sort_values("mean")
     ax.barh(stats.index, stats["mean"], xerr=stats["std"].fillna(0), color="tab:blue", capsize=2)
-    base = baseline_numbers(runs, preset)
-    if not base.empty:
-        ax.axvline(base["mean"].iloc[0], color="k", ls="--", label="no-memory baseline")
-        ax.legend(fontsize="x-small", loc="lower right")
+    for (key, name), style in zip(baseline_keys(preset), ("--", ":")):
+        base = baseline_numbers(runs, preset, key)
+        if not base.empty:
+            ax.axvline(base["mean"].iloc[0], color="k", ls=style, label=name)
+            ax.legend(fontsize="x-small", loc="lower right")
     ax.set(xlabel=f"{preset.metric} at {preset.axis} = {value}", title=preset.title)
     ax.tick_params(axis="y", labelsize="x-small")
 
@@ -101,9 +119,10 @@ def _lines(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
         ax.errorbar(
             x, stats["mean"], yerr=stats["std"].fillna(0), marker="o", label=model, capsize=3
         )
-    base = baseline_numbers(ok, preset)
-    if not base.empty:
-        ax.plot([where[v] for v in base["axis"]], base["mean"], "k--", label="no-memory baseline")
+    for (key, name), style in zip(baseline_keys(preset), ("k--", "k:")):
+        base = baseline_numbers(ok, preset, key)
+        if not base.empty:
+            ax.plot([where[v] for v in base["axis"]], base["mean"], style, label=name)
     ax.set_xticks(range(len(values)), [str(v) for v in values])
     ax.set(xlabel=preset.axis, ylabel=preset.metric, title=preset.title)
     if preset.log_y:
@@ -123,14 +142,51 @@ def plot(ok: pd.DataFrame, preset: Preset, path: Path) -> Path:
     return path
 
 
-def evaluate(preset: Preset, sweep: Sweep | None, plot_dir: Path) -> PresetResult:
-    """Numbers, verdicts and plot of `preset` from its sweep (all claims `not run` without)."""
+def judge(
+    preset: Preset, ok: pd.DataFrame, timing: pd.DataFrame | None, entries: dict, first_run
+) -> list[Verdict]:
+    """Every claim of `preset` on `ok` (raw p-values; `adjust` applies Holm across presets)."""
+    verdicts = []
+    for claim in preset.claims:
+        parts = tuple(claim.rule(Runs(ok, timing))) if not ok.empty else ()
+        registration = registry.status(
+            entries.get(registry.key(preset, claim), []), claim, first_run
+        )
+        verdict = claim_verdict(list(parts)) if parts else NOT_RUN
+        verdicts.append(Verdict(claim, verdict, parts, registration))
+    return verdicts
+
+
+def evaluate(
+    preset: Preset,
+    sweep: Sweep | None,
+    plot_dir: Path,
+    timing: pd.DataFrame | None = None,
+    entries: dict | None = None,
+) -> PresetResult:
+    """Numbers, verdicts and plot of `preset` from its sweep (all claims `not run` without);
+    `timing`: its interleaved CPU benchmark, `entries`: the pre-registration registry."""
     ok = with_axis(sweep, preset) if sweep is not None else pd.DataFrame()
+    first_run = sweep.first_start if sweep is not None and not sweep.runs.empty else None
+    verdicts = judge(preset, ok, timing, entries if entries is not None else {}, first_run)
     if ok.empty:
-        verdicts = [Verdict(c, NOT_RUN, "no ok run") for c in preset.claims]
         return PresetResult(preset, sweep, numbers(ok, []), verdicts, None)
-    verdicts = [Verdict(c, *c.judge(ok)) for c in preset.claims]
     table = numbers(ok, [preset.metric, *preset.extra_metrics])
     return PresetResult(
         preset, sweep, table, verdicts, plot(ok, preset, plot_dir / f"{preset.name}.png")
     )
+
+
+def adjust(results: list[PresetResult]) -> list[PresetResult]:
+    """Holm-adjust every part's p-value across the whole document and re-judge the claims."""
+    flat = [part for r in results for v in r.verdicts for part in v.parts]
+    adjusted = iter(holm(flat))
+    out = []
+    for r in results:
+        verdicts = []
+        for v in r.verdicts:
+            parts = tuple(next(adjusted) for _ in v.parts)
+            verdict = claim_verdict(list(parts)) if parts else NOT_RUN
+            verdicts.append(replace(v, parts=parts, verdict=verdict))
+        out.append(replace(r, verdicts=verdicts))
+    return out
