@@ -18,6 +18,7 @@ from keras.src.utils import tracking
 
 from layers.cell import RecurrentCell
 from layers.loops import unrolled_loop, while_loop
+from layers.patches import Patch, prepare_patches
 
 OUTPUT = "__output__"
 
@@ -236,14 +237,24 @@ class Recurrent(keras.layers.Layer):
         ]
         return tuple(masks) if training else (None, None)
 
-    def _loop(self, sequences, states, mask, dropout_masks, collect_gates: bool, unroll=False):
+    def _loop(
+        self,
+        sequences,
+        states,
+        mask,
+        dropout_masks,
+        collect_gates: bool,
+        unroll=False,
+        patches=None,
+    ):
         """Run the cell over time, in a `tf.while_loop` or (`unroll`) a Python-unrolled graph.
 
         `sequences` (batch, time, features) carry input dropout already, unless it is one mask
         per gate: `dropout_masks` is `(input masks per gate or None, recurrent mask or None)`,
-        as `RecurrentCell.step` and `project_step` take them. Returns `(last_output (batch,
-        units), outputs (time, batch, units) or None, final_states, gates {name: (time, batch,
-        units)} or None)`, time in processing order.
+        as `RecurrentCell.step` and `project_step` take them. `patches` are interventions as
+        `prepare_patches` returns them (processing order), or None. Returns `(last_output
+        (batch, units), outputs (time, batch, units) or None, final_states, gates {name: (time,
+        batch, units)} or None)`, time in processing order.
         """
         cell = self.cell
         inputs = tf.transpose(sequences, [1, 0, 2])  # (time, batch, features)
@@ -256,8 +267,13 @@ class Recurrent(keras.layers.Layer):
             cell.gate_names if collect_gates else ()
         )
         input_mask, recurrent_mask = dropout_masks
+        if patches:  # each step reads its own slice of the patches with its input
+            inputs = (inputs, patches)
 
         def step(x_t, keep, prev_output, states):
+            patch = {}
+            if patches:  # only then is the cell asked to patch: `call`'s graph stays as it was
+                x_t, patch = x_t[0], {"patch": Patch(x_t[1])}
             # The weights are read inside the loop body, as Keras's cells read them: captured
             # as tensors from outside, their gradients were accumulated as loop tensors, which
             # measured 15-20% slower in training. The input projection does not depend on the
@@ -265,7 +281,7 @@ class Recurrent(keras.layers.Layer):
             # on `h_tm1 U`.
             x_proj = cell.project_step(x_t, cell.input_params(), input_mask)
             output, new_states, gates = cell.step(
-                x_proj, states, cell.recurrent_params(), recurrent_mask
+                x_proj, states, cell.recurrent_params(), recurrent_mask, **patch
             )
             if keep is not None:
                 new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
@@ -318,13 +334,15 @@ class Recurrent(keras.layers.Layer):
             return output, *final_states
         return output
 
-    def trace(self, inputs, mask=None, initial_state=None) -> dict[str, tf.Tensor]:
-        """Per-step activations of every gate, in inference mode.
+    def trace(
+        self, inputs, mask=None, initial_state=None, interventions=None
+    ) -> dict[str, tf.Tensor]:
+        """Per-step activations of every gate, in inference mode, optionally under interventions.
 
-        Runs the same step code as `call` in a `tf.while_loop` (never cuDNN, never unrolled).
-        Time in the result runs in the order of `inputs` (index t is the step that read
-        `inputs[:, t]`) even with `go_backwards`. At a masked step the gate entries hold what
-        the cell computed from that step's input (then discarded), while `"hidden"` (and
+        Runs the same step code as `call` in a `tf.while_loop` (never cuDNN, never unrolled, never
+        the parallel scan). Time in the result runs in the order of `inputs` (index t is the step
+        that read `inputs[:, t]`) even with `go_backwards`. At a masked step the gate entries hold
+        what the cell computed from that step's input (then discarded), while `"hidden"` (and
         `"cell"`) hold the state carried through unchanged. Stateful layers start from their
         current state and do not update it. 0 timesteps give `(batch, 0, units)` gates.
 
@@ -332,21 +350,69 @@ class Recurrent(keras.layers.Layer):
             inputs: `(batch, time, features)`, any numeric dtype.
             mask: `(batch, time)` bool or None.
             initial_state: list of `(batch, units)` tensors or None.
+            interventions: `{key: (where, value)}` or None; see `intervene`.
         Returns:
             `{gate_name: (batch, time, units)}` with keys `cell.gate_names`, compute dtype.
+        """
+        return self.intervene(inputs, interventions, mask=mask, initial_state=initial_state)[1]
+
+    def intervene(self, inputs, interventions, mask=None, initial_state=None):
+        """The layer's outputs and its trace with traced values replaced (activation patching).
+
+        `interventions` maps a key of the trace (`cell.gate_names`: a gate, `"retention"` where
+        the cell traces it, a state such as `"cell"` or `"hidden"`) to `(where, value)`: `where`
+        a bool mask broadcastable to `(batch, time, units)`, `value` a number or an array
+        broadcastable to it (e.g. another input's trace), time in the order of `inputs` (also
+        with `go_backwards`). Each step computes the value, replaces it where `where` is True and
+        carries on with it: the states, the output and every later value follow. At a masked
+        step the step's result is discarded, interventions included (the state is carried).
+        Runs like `trace` (the step loop, in inference mode); works inside `tf.function` with
+        tensors for `where` and `value` (shapes unknown there are checked when it runs).
+
+        Args:
+            inputs: `(batch, time, features)`, any numeric dtype.
+            interventions: `{key: (where, value)}`, or None / `{}` for none.
+            mask: `(batch, time)` bool or None.
+            initial_state: list of `(batch, units)` tensors or None.
+        Returns:
+            `(outputs, traces)`: `outputs` as `call(inputs, training=False)` returns them
+            (`(batch, units)`, or `(batch, time, units)` in processing order with
+            `return_sequences`; a tuple `(output, *final_states)` with `return_state`);
+            `traces` as `trace` returns them.
+
+        Example:
+        >>> lstm = LSTM(4, return_sequences=True)
+        >>> x = np.random.rand(2, 5, 3)
+        >>> outputs, gates = lstm.intervene(x, {"forget": (np.arange(5)[:, None] == 2, 1.0)})
+        >>> gates["forget"][:, 2]  # all ones
         """
         inputs = tf.cast(tf.convert_to_tensor(inputs), self.compute_dtype)
         if not self.built:
             self._check_rank(inputs.shape)
             self.build(inputs.shape)
         self._check_features(inputs.shape)
+        if isinstance(mask, (list, tuple)):  # as `call` receives it with initial states
+            mask = mask[0]
+        shape = tf.concat([tf.shape(inputs)[:2], [self.cell.units]], axis=0)
+        patches = prepare_patches(
+            interventions,
+            self.cell.gate_names,
+            (inputs.shape[0], inputs.shape[1], self.cell.units),
+            shape,
+            self.compute_dtype,
+            self.go_backwards,
+        )
         # As `__call__` does for `call`: mixed precision reads float32 weights as compute dtype.
         with AutocastScope(self.compute_dtype):
             states = self._initial_states(inputs, initial_state)
-            _, _, _, gates = self._loop(inputs, states, mask, (None, None), collect_gates=True)
+            last, outputs, final_states, gates = self._loop(
+                inputs, states, mask, (None, None), collect_gates=True, patches=patches
+            )
         if self.go_backwards:
             gates = {g: tf.reverse(v, [0]) for g, v in gates.items()}
-        return {g: tf.transpose(v, [1, 0, 2]) for g, v in gates.items()}
+        traces = {g: tf.transpose(v, [1, 0, 2]) for g, v in gates.items()}
+        output = tf.transpose(outputs, [1, 0, 2]) if self.return_sequences else last
+        return ((output, *final_states) if self.return_state else output), traces
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch, time = sequences_shape[0], sequences_shape[1]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import keras
@@ -10,7 +12,54 @@ import tensorflow as tf
 from keras import activations, constraints, initializers, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from layers.patches import NO_PATCH, Patch
 from layers.weights import add_cell_weights
+
+# Where a Keras activation's values lie, `(low, high)` (an open side infinite).
+ACTIVATION_RANGES = {
+    "tanh": (-1.0, 1.0),
+    "softsign": (-1.0, 1.0),
+    "hard_tanh": (-1.0, 1.0),
+    "sigmoid": (0.0, 1.0),
+    "hard_sigmoid": (0.0, 1.0),
+    "relu": (0.0, math.inf),
+    "relu6": (0.0, 6.0),
+    "softplus": (0.0, math.inf),
+    "exponential": (0.0, math.inf),
+}
+# What a value near 1 of each traced key does (Keras's conventions), or what the value is.
+GATE_MEANINGS = {
+    "input": "1 writes the candidate into the cell",
+    "forget": "1 keeps the cell, 0 forgets it",
+    "output": "1 shows the cell in h",
+    "update": "1 keeps the old state, 0 takes the candidate",
+    "reset": "0 hides the old state from the candidate",
+    "candidate": "the new content",
+    "cell": "the memory c",
+    "hidden": "the output h",
+    "retention": "the fraction of the old state kept: 1 keeps, 0 forgets",
+}
+SIGMOID_KEYS = ("input", "forget", "output", "update", "reset")  # made by `recurrent_activation`
+
+
+@dataclasses.dataclass(frozen=True)
+class GateInfo:
+    """What a traced key of a cell means.
+
+    Attributes:
+        meaning: one line, what a value near 1 does ("1 keeps the cell, 0 forgets it"), or
+            what the value is for a state ("the memory c").
+        bounds: `(low, high)` where the values lie (a side may be infinite), or None where the
+            range is unbounded or unknown (states, a linear candidate, a custom activation).
+    """
+
+    meaning: str
+    bounds: tuple[float, float] | None
+
+
+def activation_range(function: Any) -> tuple[float, float] | None:
+    """`ACTIVATION_RANGES` of a Keras activation (by its name), None for others and linear."""
+    return ACTIVATION_RANGES.get(getattr(function, "__name__", None))
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -70,6 +119,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     # The retention protocol: which traced gate keeps the memory, and at which end.
     retention_gate: str | None = None
     retention_keeps_at: float = 1.0
+    # What each traced key means (`gate_info`); a cell overrides only the entries that differ.
+    gate_meanings: dict[str, str] = GATE_MEANINGS
 
     def __init__(
         self,
@@ -167,6 +218,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         states: list[tf.Tensor],
         params: dict[str, tf.Tensor],
         recurrent_mask: tf.Tensor | None = None,
+        patch: Patch = NO_PATCH,
     ) -> tuple[tf.Tensor, list[tf.Tensor], dict[str, tf.Tensor]]:
         """One timestep.
 
@@ -176,10 +228,49 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             params: `recurrent_params()`.
             recurrent_mask: the recurrent-dropout mask of `h_tm1`: None, `(batch, units)`, or
                 a list of one per gate block (`dropout_mask_count`, see `dropped_matmul`).
+            patch: the step's interventions: each traced value `v` named `name` is computed as
+                `patch(name, v)` and the step carries on with that (`layers.patches`).
         Returns:
             `(output, new_states, gates)`; each gate `(batch, units)`, keys `gate_names`.
         """
         raise NotImplementedError
+
+    def gate_info(self, name: str) -> GateInfo:
+        """What the traced key `name` (one of `gate_names`) means and where its values lie.
+
+        Example:
+        >>> LSTMCell(4).gate_info("forget")
+        GateInfo(meaning='1 keeps the cell, 0 forgets it', bounds=(0.0, 1.0))
+        >>> MinGRUCell(4).gate_info("update").meaning
+        '0 keeps the old state, 1 takes the candidate'
+        """
+        if name not in self.gate_names:
+            raise ValueError(
+                f"Received an invalid value for argument `name`, expected one of the keys "
+                f"{type(self).__name__} traces ({', '.join(map(repr, self.gate_names))}), "
+                f"got {name!r}."
+            )
+        meaning = self.gate_meanings[name]
+        if name == "candidate":
+            activation = self.candidate_activation()
+            meaning += f" ({getattr(activation, '__name__', 'linear')})"
+        return GateInfo(meaning, self.gate_bounds(name))
+
+    def candidate_activation(self) -> Any:
+        """The function that makes the traced `candidate` (Keras's `linear` where there is none)."""
+        return self.activation
+
+    def gate_bounds(self, name: str) -> tuple[float, float] | None:
+        """`GateInfo.bounds` of the traced key `name`: the range of `recurrent_activation` for
+        the sigmoid gates, of `candidate_activation()` for the candidate, `(0, 1)` for
+        retention, None for the states."""
+        if name in SIGMOID_KEYS:
+            return activation_range(getattr(self, "recurrent_activation", None))
+        if name == "candidate":
+            return activation_range(self.candidate_activation())
+        if name == "retention":
+            return (0.0, 1.0)
+        return None
 
     def retention(self, gates: dict) -> Any:
         """The fraction of the old state carried into the new one, `(batch, time, units)`.

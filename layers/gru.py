@@ -10,9 +10,11 @@ from keras import activations
 
 from layers.cell import RecurrentCell, dropped_matmul, get_activation
 from layers.cudnn import CudnnRecurrent
+from layers.patches import NO_PATCH
 from layers.weights import add_cell_weights
 
 GATE_INPUTS = ("all", "state_bias", "state", "bias")  # Dey & Salem 2017: GRU, GRU1, GRU2, GRU3
+MGU_FORGET = "0 keeps the old state, 1 takes the candidate (and shows it the old state)"
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -77,6 +79,7 @@ class GRUCell(RecurrentCell):
         if tied_gates:
             self.learned = ("forget",)
             self.retention_gate, self.retention_keeps_at = "forget", 0.0
+            self.gate_meanings = {**self.gate_meanings, "forget": MGU_FORGET}
         else:
             self.learned = ("update", "reset") if reset_gate else ("update",)
         self.gate_names = (*self.learned, "candidate", "hidden")
@@ -122,9 +125,9 @@ class GRUCell(RecurrentCell):
             return {"recurrent_kernel": kernel, "recurrent_bias": bias}
         return {"kernel_zr": kernel[:, : 2 * units], "kernel_h": kernel[:, 2 * units :]}
 
-    def step(self, x_proj, states, params, recurrent_mask=None):
+    def step(self, x_proj, states, params, recurrent_mask=None, patch=NO_PATCH):
         if not self.keras_layout:
-            return self._variant_step(x_proj, states, params, recurrent_mask)
+            return self._variant_step(x_proj, states, params, recurrent_mask, patch)
         h_tm1 = states[0]
         x_z, x_r, x_h = tf.split(x_proj, 3, axis=-1)
         if self.reset_after:
@@ -132,23 +135,24 @@ class GRUCell(RecurrentCell):
             if params["recurrent_bias"] is not None:
                 inner = inner + params["recurrent_bias"]
             inner_z, inner_r, inner_h = tf.split(inner, 3, axis=-1)  # (batch, units) each
-            z = self.recurrent_activation(x_z + inner_z)
-            r = self.recurrent_activation(x_r + inner_r)
-            hh = self.activation(x_h + r * inner_h)
+            z = patch("update", self.recurrent_activation(x_z + inner_z))
+            r = patch("reset", self.recurrent_activation(x_r + inner_r))
+            hh = patch("candidate", self.activation(x_h + r * inner_h))
         else:
             mask_zr, mask_h = recurrent_mask, recurrent_mask
             if isinstance(recurrent_mask, list):  # one mask per gate block (implementation=1)
                 mask_zr, mask_h = recurrent_mask[:2], recurrent_mask[2]
             inner = dropped_matmul(h_tm1, params["kernel_zr"], mask_zr)
             inner_z, inner_r = tf.split(inner, 2, axis=-1)
-            z = self.recurrent_activation(x_z + inner_z)
-            r = self.recurrent_activation(x_r + inner_r)
+            z = patch("update", self.recurrent_activation(x_z + inner_z))
+            r = patch("reset", self.recurrent_activation(x_r + inner_r))
             h_in = h_tm1 if mask_h is None else h_tm1 * mask_h
             hh = self.activation(x_h + tf.matmul(r * h_in, params["kernel_h"]))
-        h = z * h_tm1 + (1 - z) * hh
+            hh = patch("candidate", hh)
+        h = patch("hidden", z * h_tm1 + (1 - z) * hh)
         return h, [h], {"update": z, "reset": r, "candidate": hh, "hidden": h}
 
-    def _variant_step(self, x_proj, states, params, recurrent_mask):
+    def _variant_step(self, x_proj, states, params, recurrent_mask, patch):
         """The step of the variants: gate pre-activations from what `gate_inputs` allows."""
         h_tm1 = states[0]
         h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
@@ -167,7 +171,9 @@ class GRUCell(RecurrentCell):
         if self.gate_inputs != "bias":
             inner = tf.split(tf.matmul(h_in, gate_kernel), n, axis=-1)
             pre = [p + i for p, i in zip(pre, inner)]
-        gates = dict(zip(self.learned, (self.recurrent_activation(p) for p in pre)))
+        gates = {
+            name: patch(name, self.recurrent_activation(p)) for name, p in zip(self.learned, pre)
+        }
         if self.tied_gates:
             z, r = 1 - gates["forget"], gates["forget"]
         else:
@@ -177,7 +183,8 @@ class GRUCell(RecurrentCell):
             hh = self.activation(x_h + (inner_h if r is None else r * inner_h))
         else:
             hh = self.activation(x_h + tf.matmul(h_in if r is None else r * h_in, kernel_h))
-        h = z * h_tm1 + (1 - z) * hh
+        hh = patch("candidate", hh)
+        h = patch("hidden", z * h_tm1 + (1 - z) * hh)
         return h, [h], {**gates, "candidate": hh, "hidden": h}
 
     def get_config(self):

@@ -7,15 +7,21 @@ import tensorflow as tf
 
 
 def while_loop(step, inputs, mask, states, recorded):
-    """`step` over time in a `tf.while_loop`: `(last_output, {key: (time, ...)}, states)`."""
-    steps = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
-    x_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
+    """`step` over time in a `tf.while_loop`: `(last_output, {key: (time, ...)}, states)`.
+
+    `inputs` is a time-major tensor or a nest of them whose first is the input (its dtype is
+    the recorded values'); `step` then gets the nest of one step.
+    """
+    flat = tf.nest.flatten(inputs)
+    steps = flat[0].shape[0] if flat[0].shape[0] is not None else tf.shape(flat[0])[0]
+    x_tas = [tf.TensorArray(x.dtype, size=steps).unstack(x) for x in flat]
     mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-    tas = {key: tf.TensorArray(inputs.dtype, size=steps) for key in recorded}
+    tas = {key: tf.TensorArray(flat[0].dtype, size=steps) for key in recorded}
 
     def body(t, prev_output, states, tas):
         keep = None if mask_ta is None else mask_ta.read(t)
-        output, new_states, values = step(x_ta.read(t), keep, prev_output, states)
+        x_t = tf.nest.pack_sequence_as(inputs, [ta.read(t) for ta in x_tas])
+        output, new_states, values = step(x_t, keep, prev_output, states)
         tas = {key: ta.write(t, values[key]) for key, ta in tas.items()}
         return t + 1, output, new_states, tas
 
@@ -42,7 +48,8 @@ def _stack(ta: tf.TensorArray, steps, empty: tf.Tensor) -> tf.Tensor:
 
 def unrolled_loop(step, inputs, mask, states, recorded):
     """`step` over a static time axis as straight-line graph, as `while_loop` returns it."""
-    x_steps = tf.unstack(inputs)
+    flat = [tf.unstack(x) for x in tf.nest.flatten(inputs)]
+    x_steps = [tf.nest.pack_sequence_as(inputs, list(x_t)) for x_t in zip(*flat)]
     keeps = [None] * len(x_steps) if mask is None else tf.unstack(mask)
     output = tf.zeros_like(states[0])
     values = {key: [] for key in recorded}

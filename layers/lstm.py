@@ -11,6 +11,7 @@ from keras import activations, initializers
 
 from layers.cell import RecurrentCell, dropped_matmul, get_activation
 from layers.cudnn import CudnnRecurrent
+from layers.patches import NO_PATCH, Patch
 
 # The ablations of Greff et al. 2017 as switches; their defaults give Keras's LSTM.
 VARIANT_DEFAULTS = {
@@ -152,7 +153,7 @@ class LSTMCell(RecurrentCell):
             params["gate_recurrent_kernel"] = tf.convert_to_tensor(self.gate_recurrent_kernel)
         return params
 
-    def step(self, x_proj, states, params, recurrent_mask=None):
+    def step(self, x_proj, states, params, recurrent_mask=None, patch=NO_PATCH):
         h_tm1, c_tm1 = states[0], states[1]
         # (batch, gate_count * units)
         z = x_proj + dropped_matmul(h_tm1, params["recurrent_kernel"], recurrent_mask)
@@ -167,21 +168,24 @@ class LSTMCell(RecurrentCell):
             for block in "if":
                 if block in z:
                     z[block] = z[block] + params[f"peephole_{block}"] * c_tm1
-        i = self.recurrent_activation(z["i"]) if "i" in z else None
-        f = self.recurrent_activation(z["f"]) if "f" in z else None
-        f = 1 - i if self.coupled_gates else f
-        g = self.activation(z["c"]) if self.input_activation else z["c"]
-        c = _scaled(f, c_tm1) + _scaled(i, g)
+        i = _patched(patch, "input", self.recurrent_activation, z.get("i"))
+        f = _patched(patch, "forget", self.recurrent_activation, z.get("f"))
+        f = patch("forget", 1 - i) if self.coupled_gates else f
+        g = patch("candidate", self.activation(z["c"]) if self.input_activation else z["c"])
+        c = patch("cell", _scaled(f, c_tm1) + _scaled(i, g))
         if self.peephole and "o" in z:
             z["o"] = z["o"] + params["peephole_o"] * c
-        o = self.recurrent_activation(z["o"]) if "o" in z else None
-        h = _scaled(o, self.activation(c) if self.output_activation else c)
+        o = _patched(patch, "output", self.recurrent_activation, z.get("o"))
+        h = patch("hidden", _scaled(o, self.activation(c) if self.output_activation else c))
         gates = {"input": i, "forget": f, "candidate": g, "output": o, "cell": c, "hidden": h}
         gates = {name: value for name, value in gates.items() if value is not None}
         new_states = [h, c]
         if self.full_gate_recurrence:
             new_states += [{"i": i, "f": f, "o": o}[block] for block in self.learned]
         return h, new_states, gates
+
+    def candidate_activation(self):
+        return self.activation if self.input_activation else activations.linear
 
     def retention(self, gates):
         """The forget gate; 1 everywhere without one (NFG: the cell is never cleared)."""
@@ -215,6 +219,11 @@ def _check_variant(variant: dict[str, Any]) -> None:
             "1 - input gate, so it needs `input_gate=True` and `forget_gate=True`, got "
             f"input_gate={variant['input_gate']!r}, forget_gate={variant['forget_gate']!r}."
         )
+
+
+def _patched(patch: Patch, name: str, activation: Any, z: tf.Tensor | None) -> tf.Tensor | None:
+    """`patch(name, activation(z))`, or None for a gate that was taken away (`z` None)."""
+    return None if z is None else patch(name, activation(z))
 
 
 def _scaled(gate: tf.Tensor | None, value: tf.Tensor) -> tf.Tensor:

@@ -17,6 +17,7 @@ from keras.initializers import Orthogonal
 
 from layers.base import make_cell, split_layer_kwargs
 from layers.cell import RecurrentCell, get_activation
+from layers.patches import NO_PATCH, Patch
 from layers.scan import ScanRecurrent
 from layers.weights import add_cell_weights
 
@@ -81,13 +82,16 @@ class MinimalCell(RecurrentCell):
             blocks.append(tf.reshape(block, shape))
         return blocks
 
-    def coefficients(self, blocks: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, dict]:
-        """The blocks of `x W + b`, each `(..., units)` → `(a, b, gates)`, each `(..., units)`."""
+    def coefficients(
+        self, blocks: list[tf.Tensor], patch: Patch = NO_PATCH
+    ) -> tuple[tf.Tensor, tf.Tensor, dict]:
+        """The blocks of `x W + b`, each `(..., units)` → `(a, b, gates)`, each `(..., units)`,
+        with the gates `patch`ed (interventions run the step, not the scan)."""
         raise NotImplementedError
 
-    def step(self, x_proj, states, params, recurrent_mask=None):
-        a, b, gates = self.coefficients(tf.split(x_proj, self.gate_count, axis=-1))
-        h = a * states[0] + b
+    def step(self, x_proj, states, params, recurrent_mask=None, patch=NO_PATCH):
+        a, b, gates = self.coefficients(tf.split(x_proj, self.gate_count, axis=-1), patch)
+        h = patch("hidden", a * states[0] + b)
         return h, [h], {**gates, "hidden": h}
 
     def get_config(self):
@@ -146,10 +150,15 @@ class MinGRUCell(MinimalCell):
     gate_range = "its update gate must lie in [0, 1]"
     gate_names = ("update", "candidate", "hidden")
     retention_gate, retention_keeps_at = "update", 0.0
+    gate_meanings = {
+        **MinimalCell.gate_meanings,
+        "update": "0 keeps the old state, 1 takes the candidate",
+    }
 
-    def coefficients(self, blocks):
+    def coefficients(self, blocks, patch=NO_PATCH):
         x_z, hh = blocks
-        z = self.recurrent_activation(x_z)
+        z = patch("update", self.recurrent_activation(x_z))
+        hh = patch("candidate", hh)
         return 1 - z, z * hh, {"update": z, "candidate": hh}
 
 
@@ -163,18 +172,26 @@ class MinLSTMCell(MinimalCell):
     No output gate and no separate cell. Retention is the normalised forget gate f / (f + i).
     With the sigmoid, f / (f + i) = σ(log σ(x W_f + b_f) - log σ(x W_i + b_i)) (the paper's
     log-space form): finite where both gates underflow to 0 (pre-activations below about -88 in
-    float32, -17 in float16), where the quotient would be 0 / 0.
+    float32, -17 in float16), where the quotient would be 0 / 0. Under an intervention on `input`
+    or `forget` the quotient is computed as written (NaN where both are set to 0).
     """
 
     gate_count = 3
     gate_range = "f / (f + i) needs f + i > 0 at every step: the sigmoid's log-space form"
     gate_names = ("input", "forget", "candidate", "hidden")
     retention_gate = "forget"
+    gate_meanings = {
+        **MinimalCell.gate_meanings,
+        "input": "relative to the forget gate: i / (f + i) of h is the candidate",
+        "forget": "relative to the input gate: f / (f + i) of the old state is kept",
+    }
 
-    def coefficients(self, blocks):
+    def coefficients(self, blocks, patch=NO_PATCH):
         x_i, x_f, hh = blocks
         i, f = self.recurrent_activation(x_i), self.recurrent_activation(x_f)
-        if self.recurrent_activation is activations.sigmoid:
+        i, f, hh = patch("input", i), patch("forget", f), patch("candidate", hh)
+        patched = "input" in patch or "forget" in patch  # the log-space form reads x W
+        if self.recurrent_activation is activations.sigmoid and not patched:
             log_ratio = tf.math.log_sigmoid(x_f) - tf.math.log_sigmoid(x_i)  # log(f / i)
             f_share, i_share = tf.sigmoid(log_ratio), tf.sigmoid(-log_ratio)
         else:

@@ -113,7 +113,8 @@ def _hillis_steele(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
 
 
 class ScanRecurrent(Recurrent):
-    """A sequence layer whose `call` runs `linear_scan` instead of the loop (`trace` still steps).
+    """A sequence layer whose `call` runs `linear_scan` instead of the loop (`trace` and
+    `intervene` still step, so an intervention on `hidden` carries on like any other).
 
     Its cell provides `project_sequence(inputs)` (the blocks of `x W + b`) and
     `coefficients(blocks) -> (a, b, gates)` for any leading shape, and its

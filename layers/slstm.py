@@ -10,6 +10,7 @@ from keras import activations, initializers
 
 from layers.base import Recurrent, make_cell, split_layer_kwargs
 from layers.cell import RecurrentCell, get_activation
+from layers.patches import NO_PATCH
 
 
 @keras.saving.register_keras_serializable(package="gatelab")
@@ -32,6 +33,11 @@ class SLSTMCell(RecurrentCell):
     own `n`), while the traced states `hidden`, `cell`, `normalizer` and `stabilizer` hold the
     carried ones (so `1 - input / normalizer` of a trace is no retention there).
 
+    Interventions (`Recurrent.intervene`) apply in the order stabilizer, input, forget,
+    candidate, output, normalizer, retention, cell, hidden; an intervention on `retention`
+    sets `c = n * (retention * c_tm1 / n_tm1 + (1 - retention) * tanh(z̃))` (the mix above
+    with the given weight; `input` and `forget` keep their values).
+
     Args:
         units: positive integer, size of every state.
         activation: for the candidate (default `"tanh"`).
@@ -52,6 +58,13 @@ class SLSTMCell(RecurrentCell):
         "hidden",
     )
     retention_gate = "retention"
+    gate_meanings = {
+        **RecurrentCell.gate_meanings,
+        "input": "exp(ĩ - m): 1 writes the candidate at full weight (i / n of c / n is new)",
+        "forget": "1 keeps the cell and the normaliser, 0 forgets them",
+        "normalizer": "the normaliser n (h = o * c / n)",
+        "stabilizer": "the log-domain stabiliser m",
+    }
     traced_states = ("hidden", "cell", "normalizer", "stabilizer")  # carried at masked steps
 
     def __init__(
@@ -77,21 +90,25 @@ class SLSTMCell(RecurrentCell):
 
         return bias_initializer
 
-    def step(self, x_proj, states, params, recurrent_mask=None):
+    def step(self, x_proj, states, params, recurrent_mask=None, patch=NO_PATCH):
         h_tm1, c_tm1, n_tm1, m_tm1 = states
         h_in = h_tm1 if recurrent_mask is None else h_tm1 * recurrent_mask
         z = x_proj + tf.matmul(h_in, params["recurrent_kernel"])  # (batch, 4 * units)
         z_i, z_f, z_z, z_o = tf.split(z, 4, axis=-1)
         log_f = tf.math.log_sigmoid(z_f)
-        m = tf.maximum(log_f + m_tm1, z_i)
-        i = tf.exp(z_i - m)
-        f = tf.exp(log_f + m_tm1 - m)
-        g = self.activation(z_z)
-        o = self.recurrent_activation(z_o)
-        c = f * c_tm1 + i * g
-        n = f * n_tm1 + i
-        h = o * tf.math.divide_no_nan(c, n)
-        retention = 1 - tf.math.divide_no_nan(i, n)  # in [0, 1]: 0 <= i <= n
+        m = patch("stabilizer", tf.maximum(log_f + m_tm1, z_i))
+        i = patch("input", tf.exp(z_i - m))
+        f = patch("forget", tf.exp(log_f + m_tm1 - m))
+        g = patch("candidate", self.activation(z_z))
+        o = patch("output", self.recurrent_activation(z_o))
+        n = patch("normalizer", f * n_tm1 + i)
+        retention = patch("retention", 1 - tf.math.divide_no_nan(i, n))  # in [0, 1]: i <= n
+        if "retention" in patch:  # c / n becomes the retention-weighted mix of old and new
+            kept = retention * tf.math.divide_no_nan(c_tm1, n_tm1)
+            c = patch("cell", n * (kept + (1 - retention) * g))
+        else:
+            c = patch("cell", f * c_tm1 + i * g)
+        h = patch("hidden", o * tf.math.divide_no_nan(c, n))
         gates = {
             "input": i,
             "forget": f,
@@ -104,6 +121,11 @@ class SLSTMCell(RecurrentCell):
             "hidden": h,
         }
         return h, [h, c, n, m], gates
+
+    def gate_bounds(self, name):
+        if name in ("input", "forget"):  # exp(· - m) with m the larger exponent
+            return (0.0, 1.0)
+        return super().gate_bounds(name)
 
     def get_config(self):
         config = {"recurrent_activation": activations.serialize(self.recurrent_activation)}
