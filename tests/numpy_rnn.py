@@ -85,3 +85,65 @@ def run(
         gates_by_t[t] = gates
     stacked = {g: np.stack([gates_by_t[t][g] for t in range(steps)], 1) for g in gates_by_t[0]}
     return np.stack(outputs, 1), states, stacked
+
+
+def run_clamped(
+    kind: str, x, weights, units, clamps, mask=None, go_backwards=False, initial_state=None
+):
+    """`run` for "lstm" or "gru" (`reset_after=True`) with values clamped as they are computed.
+
+    `clamps` is `{name: (where, value)}`, each broadcast to `(batch, time, units)` (time in input
+    order): at step t each named value is replaced where `where[:, t]`, and the step goes on with
+    it (in the order i, f, g, c, o, h for the LSTM; z, r, hh, h for the GRU).
+    Returns what `run` returns.
+    """
+    batch, steps, _ = x.shape
+    full = {
+        name: (np.broadcast_to(w, (batch, steps, units)), np.broadcast_to(v, (batch, steps, units)))
+        for name, (w, v) in clamps.items()
+    }
+    kernel, recurrent_kernel, bias = weights
+    states = [np.zeros((batch, units))] * (2 if kind == "lstm" else 1)
+    if initial_state is not None:
+        states = [np.asarray(state, np.float64) for state in initial_state]
+    prev_out = np.zeros((batch, units))
+    outputs, gates_by_t = [], {}
+    for t in range(steps - 1, -1, -1) if go_backwards else range(steps):
+
+        def clamp(name, value, t=t):
+            if name not in full:
+                return value
+            where, replacement = full[name]
+            return np.where(where[:, t], replacement[:, t], value)
+
+        col = [slice(k * units, (k + 1) * units) for k in range(4)]
+        if kind == "lstm":
+            h, c = states
+            z = x[:, t] @ kernel + h @ recurrent_kernel + bias
+            i = clamp("input", sigmoid(z[:, col[0]]))
+            f = clamp("forget", sigmoid(z[:, col[1]]))
+            g = clamp("candidate", np.tanh(z[:, col[2]]))
+            c_new = clamp("cell", f * c + i * g)
+            o = clamp("output", sigmoid(z[:, col[3]]))
+            h_new = clamp("hidden", o * np.tanh(c_new))
+            new = [h_new, c_new]
+            gates = {"input": i, "forget": f, "candidate": g, "output": o}
+        else:
+            (h,) = states
+            xw, hu = x[:, t] @ kernel + bias[0], h @ recurrent_kernel + bias[1]
+            z = clamp("update", sigmoid(xw[:, col[0]] + hu[:, col[0]]))
+            r = clamp("reset", sigmoid(xw[:, col[1]] + hu[:, col[1]]))
+            hh = clamp("candidate", np.tanh(xw[:, col[2]] + r * hu[:, col[2]]))
+            new = [clamp("hidden", z * h + (1 - z) * hh)]
+            gates = {"update": z, "reset": r, "candidate": hh}
+        keep = np.ones((batch, 1), bool) if mask is None else mask[:, t][:, None]
+        states = [np.where(keep, n, s) for n, s in zip(new, states)]
+        out = np.where(keep, new[0], prev_out)
+        gates["hidden"] = states[0]
+        if kind == "lstm":
+            gates["cell"] = states[1]
+        outputs.append(out)
+        prev_out = out
+        gates_by_t[t] = gates
+    stacked = {g: np.stack([gates_by_t[t][g] for t in range(steps)], 1) for g in gates_by_t[0]}
+    return np.stack(outputs, 1), states, stacked
