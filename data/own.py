@@ -4,9 +4,12 @@ tables by extension, the tokenisation rule and the vocabulary.
 Every problem with a file is a `DataError` (a `ValueError`) whose one-line message names the
 key, the file and what is allowed, so that the command line refuses it before any run starts.
 
-The tokenisation rule (the SavedModel's `serve_text` applies the same rule in its graph):
-    0. CRLF line endings become LF;
-    1. with `lowercase`, Unicode lower-casing (Python's `str.lower`, ICU's full case mapping);
+The tokenisation rule is one function of TensorFlow string ops, `tokenize_tensor`, which both
+training (`tokenize_all`, `tokenize`) and the SavedModel's `serve_text` run, so the two cannot
+disagree (two tokenisers, Python's and TensorFlow's, did: at a NUL, and for code points whose
+lower case differs between Python's and ICU's Unicode tables):
+    0. CRLF line endings become LF, and a NUL reads as a space;
+    1. with `lowercase`, Unicode lower-casing (`tf.strings.lower`: ICU's full case mapping);
     2. `tokens="char"`: every Unicode code point is a token (whitespace included);
     3. `tokens="word"`: each ASCII punctuation character (`PUNCTUATION`) is a token of its own,
        and the rest is split at runs of ASCII whitespace (space, tab, newline, CR, FF, VT);
@@ -15,11 +18,11 @@ The tokenisation rule (the SavedModel's `serve_text` applies the same rule in it
 
 from __future__ import annotations
 
+import csv
 import glob
 import io
 import json
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,6 +37,7 @@ TOKENS = ("word", "char")
 KEEP = ("start", "end")
 TOKEN_STEP_BYTES = 12  # an int32 id in the padded array, its split's copy and the model's input
 SEPARATORS = (";", "\t", "|", ",")  # what a one-column table's header may be split by
+MAX_COLUMNS = 10_000  # columns of a table at most (pandas reads a header in quadratic time)
 TABLE_FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -137,7 +141,9 @@ def read_table(key: str, path: Path) -> pd.DataFrame:
             table = pd.read_parquet(path)
         else:
             raw = path.read_bytes()
-            read_utf8(key, path, raw)  # checked here: pandas would name a byte of a chunk
+            text = read_utf8(key, path, raw)  # checked here: pandas would name a byte of a chunk
+            if fmt != "jsonl":
+                _check_header(where, text, "," if fmt == "csv" else "\t")
             if fmt == "jsonl":
                 try:
                     table = pd.read_json(io.BytesIO(raw), lines=True, encoding="utf-8")
@@ -164,7 +170,36 @@ def read_table(key: str, path: Path) -> pd.DataFrame:
         ) from None
     if len(table) == 0:
         raise DataError(f"{where}: empty after parsing (no rows); allowed: a table with rows")
+    _check_names(where, [str(c) for c in table.columns])
     return table
+
+
+def _check_names(where: str, names: list[str]) -> None:
+    """Refuse a table with more than `MAX_COLUMNS` columns or a column name given twice (pandas
+    would read the second `label` as `label.1`, and the first would be used without a word)."""
+    if len(names) > MAX_COLUMNS:
+        raise DataError(
+            f"{where}: {len(names):,} columns; allowed: at most {MAX_COLUMNS:,} (keep the "
+            "columns the task reads)"
+        )
+    twice = [name for name, count in Counter(names).items() if count > 1]
+    if twice:
+        raise DataError(
+            f"{where}: the column {twice[0]!r} appears {names.count(twice[0])} times in the "
+            "header; allowed: each column name once (rename or drop the others)"
+        )
+
+
+def _check_header(where: str, text: str, sep: str) -> None:
+    """`_check_names` on a CSV/TSV header, read in linear time before pandas reads the file
+    (a one-line file of millions of fields is refused in a second, not parsed for minutes)."""
+    first = text.partition("\n")[0].removesuffix("\r")
+    if '"' not in first:  # no quoted field: the first line is the header, split exactly
+        if first.count(sep) >= MAX_COLUMNS:  # counted, not split into millions of names
+            _check_names(where, [""] * (first.count(sep) + 1))
+        _check_names(where, first.split(sep))
+        return
+    _check_names(where, next(csv.reader(io.StringIO(text), delimiter=sep), []))
 
 
 def _separator_hint(present: list[str]) -> str:
@@ -191,15 +226,41 @@ def check_columns(table: pd.DataFrame, path: Path, wanted: Iterable[tuple[str, s
             )
 
 
-def tokenize(text: str, tokens: str, lowercase: bool) -> list[str]:
-    """The tokens of `text` by the module's rule (see the module docstring)."""
-    text = text.replace("\r\n", "\n")
+def tokenize_tensor(strings, tokens: str, lowercase: bool):
+    """The tokenisation rule (the module docstring) in TensorFlow ops, run in training and in
+    the SavedModel's graph alike: `(batch,)` `tf.string` → `(batch, None)` ragged `tf.string`
+    tokens (UTF-8)."""
+    import tensorflow as tf
+
+    strings = tf.strings.regex_replace(strings, "\r\n", "\n")
+    strings = tf.strings.regex_replace(strings, "\\x00", " ")  # ICU's lower stops at a NUL
     if lowercase:
-        text = text.lower()
+        strings = tf.strings.lower(strings, encoding="utf-8")
     if tokens == "char":
-        return list(text)
-    spaced = re.sub(PUNCTUATION, r" \1 ", text)
-    return [t for t in re.split(WHITESPACE, spaced) if t]
+        return tf.strings.unicode_split(strings, "UTF-8")
+    spaced = tf.strings.regex_replace(strings, PUNCTUATION, r" \1 ")
+    spaced = tf.strings.regex_replace(spaced, WHITESPACE, " ")
+    pieces = tf.strings.split(tf.strings.strip(spaced), sep=" ")
+    return tf.ragged.boolean_mask(pieces, tf.strings.length(pieces) > 0)
+
+
+def tokenize_all(
+    texts: Sequence[str], tokens: str, lowercase: bool, chunk: int = 4096
+) -> list[list[str]]:
+    """The tokens of each of `texts` by `tokenize_tensor`, `chunk` texts at a time."""
+    import tensorflow as tf
+
+    result: list[list[str]] = []
+    for start in range(0, len(texts), chunk):
+        batch = tf.constant(list(texts[start : start + chunk]), dtype=tf.string)
+        rows = tokenize_tensor(batch, tokens, lowercase).to_list()
+        result += [[token.decode("utf-8") for token in row] for row in rows]
+    return result
+
+
+def tokenize(text: str, tokens: str, lowercase: bool) -> list[str]:
+    """The tokens of one `text` by `tokenize_tensor` (what the explorer's box is read by)."""
+    return tokenize_all([text], tokens, lowercase)[0]
 
 
 def build_vocab(sequences: Iterable[Iterable[str]]) -> tuple[str, ...]:

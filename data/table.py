@@ -3,6 +3,7 @@ text column or numeric rows in long format (one row per sequence and time step).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,11 @@ from data.own import (
     encode_padded,
     read_table,
     resolve_paths,
-    tokenize,
+    tokenize_all,
 )
 
 TARGETS = ("class", "value")
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features and values reach the model as float32
 SPLIT_ALIASES = {"validation": "val", "valid": "val", "dev": "val"}  # e.g. Hugging Face's names
 
 
@@ -231,9 +233,24 @@ class TableTask(Task):
                 f"data.text_column={column!r}: missing text at {_row(missing[0])} of {self.path}; "
                 "allowed: a string in every row"
             )
+        not_text = np.flatnonzero([not isinstance(t, str | int | float | np.number) for t in texts])
+        if not_text.size:
+            value = texts.iloc[not_text[0]]
+            raise DataError(
+                f"data.text_column={column!r}: a {type(value).__name__} value at "
+                f"{_row(not_text[0])} of {self.path} ({_plain(value)!r:.60}); allowed: text "
+                "(a string column: in Parquet `string`, not `binary` or a list)"
+            )
         rows = np.arange(len(table))
         split_of = self._split_of(table, rows)
-        sequences = [tokenize(str(t), self.tokens, self.lowercase) for t in texts]
+        sequences = tokenize_all([str(t) for t in texts], self.tokens, self.lowercase)
+        empty = next((i for i, s in enumerate(sequences) if not s), None)
+        if empty is not None:
+            raise DataError(
+                f"data.text_column={column!r}: no token in the text {texts.iloc[empty]!r:.40} at "
+                f"{_row(empty)} of {self.path} (whitespace only); allowed: a text with at least "
+                "one token in every row (drop or fill those rows)"
+            )
         self.vocab = build_vocab(s for s, name in zip(sequences, split_of) if name == "train")
         x = encode_padded(sequences, self.vocab, self.max_len, self.keep)
         return x, table[self.columns["label"]].to_numpy(), split_of
@@ -249,24 +266,45 @@ class TableTask(Task):
                 f"data.{what}={column!r}: {kind} at {_row(bad[0])} of {self.path}; allowed: "
                 "finite numbers only (fill or drop those rows)"
             )
+        huge = np.flatnonzero(np.abs(values) > FLOAT32_MAX) if what != "time_column" else []
+        if len(huge):
+            raise DataError(
+                f"data.{what}={column!r}: {values[huge[0]]:g} at {_row(huge[0])} of "
+                f"{self.path} is beyond float32's range, which the model reads; allowed: numbers "
+                f"within ±{FLOAT32_MAX:.4g} (rescale the column)"
+            )
         return values
 
     def _times(self, table: pd.DataFrame) -> np.ndarray:
         """`(rows,)` float64 sort keys of the time column: numbers, or dates and times (which
-        pandas parses) as nanoseconds."""
+        pandas parses; with or without a zone offset, ordered in UTC) as nanoseconds.
+
+        Raises:
+            DataError: naming the first row that is neither (a date column's first non-date).
+        """
         column = self.columns["time"]
         values = table[column]
-        if not pd.api.types.is_numeric_dtype(values):
-            try:
-                dates = pd.to_datetime(values, format="mixed")
-            except (ValueError, TypeError):
-                dates = None  # not dates either: `_numeric` names the first bad value
-            if dates is not None and not dates.isna().any():
-                self._time_is_date = True
-                if isinstance(dates.dtype, pd.DatetimeTZDtype):  # ordered (and labelled) in UTC
-                    dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
-                return dates.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
-        return self._numeric(table, column, "time_column")
+        if pd.api.types.is_numeric_dtype(values):
+            return self._numeric(table, column, "time_column")
+        with warnings.catch_warnings():  # "could not infer format": parsed one by one, as meant
+            warnings.simplefilter("ignore", UserWarning)
+            dates = pd.to_datetime(values, format="mixed", errors="coerce", utc=True)
+        numbers = pd.to_numeric(values, errors="coerce")
+        if dates.notna().sum() <= numbers.notna().sum():
+            return self._numeric(table, column, "time_column")  # names the first non-number
+        bad = np.flatnonzero(dates.isna().to_numpy())
+        if bad.size:
+            raw = values.iloc[bad[0]]
+            kind = f"{_plain(raw)!r}, not a date or time"
+            kind = "a missing time (NaN)" if pd.isna(raw) else kind
+            raise DataError(
+                f"data.time_column={column!r}: {kind} at {_row(bad[0])} of {self.path} (the "
+                "other rows are dates); allowed: dates and times pandas reads (ISO 8601, with "
+                "or without a zone offset such as +02:00) in every row"
+            )
+        self._time_is_date = True  # ordered (and labelled) in UTC
+        dates = dates.dt.tz_localize(None)
+        return dates.to_numpy().astype("datetime64[ns]").astype(np.int64).astype(float)
 
     def _row_order(
         self, table: pd.DataFrame, codes: np.ndarray, ids: pd.Index
@@ -386,6 +424,13 @@ class TableTask(Task):
                 f"{self.columns['label']!r} is not a number; allowed: finite numbers, or "
                 "data.target=class"
             )
+        if np.any(np.abs(values) > FLOAT32_MAX):
+            bad = values[np.abs(values) > FLOAT32_MAX][0]
+            raise DataError(
+                f"data.label_column={self.columns['label']!r}: the value {bad:g} in {self.path} "
+                "is beyond float32's range, in which the model answers; allowed: values within "
+                f"±{FLOAT32_MAX:.4g} (rescale the column)"
+            )
         self.classes = None
         train = values[self._split_of == "train"]
         self.target_mean, std = float(train.mean()), float(train.std())
@@ -399,6 +444,16 @@ class TableTask(Task):
         column = self.columns["label"]
         numbers = " (numbers: data.target=value predicts them as values)"
         numbers = numbers if pd.api.types.is_numeric_dtype(series) else ""
+        kinds = series.map(lambda v: "number" if isinstance(v, int | float | np.number) else "text")
+        if kinds.nunique() > 1:
+            first = {kind: int(np.flatnonzero(kinds.to_numpy() == kind)[0]) for kind in kinds}
+            shown = " and ".join(
+                f"{_plain(series.iloc[i])!r} (sequence {i + 1})" for i in first.values()
+            )
+            raise DataError(
+                f"data.label_column={column!r}: labels of mixed types in {self.path}: {shown}; "
+                "allowed: labels all text or all numbers (quote the numbers in JSON Lines)"
+            )
         classes = np.unique(series[split_of == "train"].to_numpy())
         unseen = sorted(set(series.to_numpy()) - set(classes), key=str)
         if unseen:
