@@ -33,7 +33,7 @@ test-slow: $(STAMP) ## the slow tests only
 
 bench: $(STAMP) ## throughput of our layers against Keras's built-ins, and of the scan cells (prints ratios)
 	$(PY) -m experiments.bench
-	$(PY) -m experiments.bench_scan
+	$(PY) -m experiments.bench.scan
 
 sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, then the report
 	$(PY) -m experiments.train experiment=context_switch

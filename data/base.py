@@ -77,6 +77,8 @@ class Task:
 
     spec: TaskSpec
 
+    gate_steps: tuple[str, ...] = ()  # the keys of `gate_means`; none by default
+
     def __init__(self) -> None:
         self._splits: dict[str, Split] | None = None
 
@@ -111,6 +113,20 @@ class Task:
         feature tasks whose steps have names (a table's time column), or None: token tasks are
         labelled by their vocabulary, other steps by their number."""
         return None
+
+    def gate_means(self, values: np.ndarray, mask: np.ndarray, split: Split) -> dict[str, float]:
+        """Means of one traced gate at the steps this task is about, `{where: mean}` (the
+        context switch's `at_but`, `at_and`, ...), for `metrics.json` (`retention_<where>`) and
+        TensorBoard (`<task>/<layer>/<gate>_<where>`). Empty (the default) for a task without
+        such steps (`gate_steps` lists the keys a task returns); the pipeline and the writer ask
+        every task, and never ask which task it is.
+
+        Args:
+            values: `(n, time, units)` gate values of the first n examples of `split`.
+            mask: `(n, time)` bool, True at real steps.
+            split: the examples traced, for their `positions`.
+        """
+        return {}
 
     def loss(self):
         """Keras loss: sparse categorical cross-entropy on logits, or mean squared error."""

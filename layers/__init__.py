@@ -19,8 +19,8 @@ from layers.cell import RecurrentCell  # noqa: E402
 from layers.gru import GRU, GRUCell  # noqa: E402
 from layers.lstm import LSTM, LSTMCell  # noqa: E402
 from layers.minimal import MinGRU, MinGRUCell, MinLSTM, MinLSTMCell  # noqa: E402
-from layers.rnn import SimpleRNN, SimpleRNNCell  # noqa: E402
 from layers.scan import ScanRecurrent, linear_scan  # noqa: E402
+from layers.simple_rnn import SimpleRNN, SimpleRNNCell  # noqa: E402
 from layers.slstm import SLSTM, SLSTMCell  # noqa: E402
 from layers.tracing import GateTracer, from_keras, to_gatelab  # noqa: E402
 

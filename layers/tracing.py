@@ -11,7 +11,7 @@ from keras.src.ops.function import make_node_key
 from layers.base import Recurrent
 from layers.gru import GRU
 from layers.lstm import LSTM
-from layers.rnn import SimpleRNN
+from layers.simple_rnn import SimpleRNN
 
 # Keras's built-in layer → ours with the same weights and maths.
 _EQUIVALENT = {keras.layers.SimpleRNN: SimpleRNN, keras.layers.LSTM: LSTM, keras.layers.GRU: GRU}
@@ -264,6 +264,42 @@ class GateTracer:
         traces, masks = {}, {}
         self._trace_model(self.model, "", inputs, None, traces, masks)
         return (traces, masks) if return_masks else traces
+
+    def intervene(self, inputs, interventions, return_masks: bool = False):
+        """The model's outputs and every recurrent layer's trace, with traced values replaced.
+
+        `interventions` maps `"<layer path>/<trace key>"` (a path of `names`, a key of that
+        layer's trace: `cells[path].gate_names`) to `(where, value)` as `Recurrent.intervene`
+        takes them: `where` bool broadcastable to that layer's `(batch, time, units)`, `value` a
+        number or an array broadcastable to it, time in the order of the layer's inputs. The
+        whole model runs in inference mode; each recurrent layer runs its step loop with its
+        interventions, and every later layer sees its outputs under intervention. A layer
+        called more than once (shared) is intervened at every call and traced at its first.
+
+        Args:
+            inputs: as the model takes them.
+            interventions: `{"<layer path>/<trace key>": (where, value)}`, or None / `{}`.
+            return_masks: also return `{layer path: (batch, time) bool mask or None}`.
+        Returns:
+            `(outputs, traces)` (or `(outputs, traces, masks)`): `outputs` as
+            `model(inputs, training=False)` returns them, `traces` as `__call__` returns them
+            (`{layer path: {key: (batch, time, units)}}`).
+
+        Example:
+        >>> tracer = GateTracer(model)
+        >>> clean = tracer(x_clean)
+        >>> where = np.arange(x.shape[1])[:, None] == 3           # step 3, every unit
+        >>> outputs, traces = tracer.intervene(
+        ...     x, {"lstm/forget": (where, clean["lstm"]["forget"])})
+        """
+        # Imported here: `layers.interventions` builds on this module's helpers.
+        from layers.interventions import ModelRun, split_interventions
+
+        patches = split_interventions(interventions, self.cells)
+        self._sync()
+        run = ModelRun(self._tracers, patches)
+        outputs = run.model(self.model, "", tf.nest.map_structure(tf.convert_to_tensor, inputs))
+        return (outputs, run.traces, run.masks) if return_masks else (outputs, run.traces)
 
     def _trace_model(self, model, path, inputs, mask, traces, masks) -> None:
         """Trace the recurrent layers of `model` (at `path`) called on `inputs` with `mask`."""

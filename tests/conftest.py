@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from experiments.schema import register_schemas
+from experiments.cli.config import register_schemas
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"

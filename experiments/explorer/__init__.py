@@ -2,7 +2,7 @@
 sees every gate of every recurrent layer, word by word and unit by unit.
 
 - `summary`: the plugin's own summary data, written during `fit` by `GateLogger` (the run's task
-  description and the probe's gate values every `logger.gate_every_n_epochs`), and read back.
+  description and the probe's gate values every `logger.every_n_epochs`), and read back.
 - `inputs`: typed text or values → model input, with the errors the page shows; predictions.
 - `saved`: runs found on disk by their SavedModel's signatures (no summary data needed).
 - `models`: the runs' exported SavedModels (`gates` and `serve` signatures), loaded on demand

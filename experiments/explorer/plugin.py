@@ -36,7 +36,7 @@ from werkzeug import wrappers
 
 from experiments import outputs
 from experiments.explorer import inputs, saved, summary
-from experiments.explorer.models import ModelCache, ModelError
+from experiments.explorer.cache import ModelCache, ModelError
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"/index.js": "text/javascript", "/style.css": "text/css"}
@@ -318,7 +318,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         if not entry["probe"]:
             raise inputs.InputError(
                 f"run {run!r} has no logged probe: only runs trained with the explorer's "
-                "GateLogger (logger=tensorboard, logger.gate_every_n_epochs not null) have one"
+                "GateLogger (logger=tensorboard, logger.every_n_epochs not null) have one"
             )
         layer, gate = request.args.get("layer", ""), request.args.get("gate", "")
         gates = entry["layers"].get(layer, {}).get("gates", [])

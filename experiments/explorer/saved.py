@@ -1,5 +1,5 @@
 """Runs the explorer finds on disk: every folder under the logdir whose `saved_model/` holds the
-`gates` and `serve` signatures of `experiments.export`, with or without the plugin's summaries
+`gates` and `serve` signatures of `experiments.export.saved_model`, with or without the plugin's summaries
 (a run trained before the plugin existed, or a model of a person's own Keras script exported by
 `export_saved_model`).
 
@@ -22,7 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from experiments import export, outputs
+from experiments import outputs
+
+from experiments.export import saved_model as export
 
 PB = "saved_model.pb"
 SKIPPED = {outputs.SAVED_MODEL, outputs.TENSORBOARD, outputs.BACKUP}  # never hold run folders
@@ -43,7 +45,7 @@ class SavedModelError(ValueError):
 
 
 class ForeignSavedModelError(SavedModelError):
-    """A readable SavedModel without `experiments.export`'s `gates` and `serve` signatures: some
+    """A readable SavedModel without `experiments.export.saved_model`'s `gates` and `serve` signatures: some
     other model, which the explorer does not list."""
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from data.base import Split, TaskSpec
-from experiments import probe
+from experiments.tensorboard import gate_stats, probe
 
 PLUGIN_NAME = "gate_explorer"
 RUN_TAG = f"{PLUGIN_NAME}/run"
@@ -111,7 +111,7 @@ def run_description(
                 spec,
                 examples,
                 i,
-                probe.real_length(mask[i]),
+                gate_stats.real_length(mask[i]),
                 None if step_labels is None else step_labels[i],
             )
             for i in range(len(examples))
@@ -142,7 +142,7 @@ def write_probe(
 
     k = min(PROBE_EXAMPLES, len(examples))
     shown = Split(examples.x[:k], examples.y[:k], {p: v[:k] for p, v in examples.positions.items()})
-    time = max(probe.real_length(row) for row in probe.full_mask(shown.x))
+    time = max(gate_stats.real_length(row) for row in probe.full_mask(shown.x))
     gates = {layer: list(values) for layer, values in traced.items()}
     labels = None if step_labels is None else step_labels[:k]
     description = run_description(spec, tracer.cells, gates, shown, labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import yaml
 
 from experiments import outputs
-from experiments.report import load_runs
+from experiments.results.report import load_runs
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Sweep:
     preset: str
     path: Path
     runs: pd.DataFrame  # report.load_runs columns plus `variant` (None for tasks without one)
-    first_start: float  # POSIX seconds: the earliest run's finish minus its training time
+    first_start: float  # POSIX seconds: the earliest of the runs' training starts and the plan's
     last_finish: float  # POSIX seconds: the newest metrics.json
     budget: str  # the training budget of the runs, in words (from a run's .hydra/config.yaml)
 
@@ -79,17 +80,28 @@ def budget(run_dir: Path) -> str:
     )
 
 
+def _plan_start(sweep_dir: Path) -> list[float]:
+    """The start time recorded in the sweep's `sweep.json` (its latest launch), if any."""
+    try:
+        return [float(json.loads((sweep_dir / outputs.SWEEP_PLAN).read_text())["started"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
 def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
     """Every run of `sweep_dir` with its variant, and the span of time the runs took."""
     runs = load_runs(sweep_dir)
     if runs.empty:
         runs = pd.DataFrame({"run": [], "status": []})
     runs["variant"] = [_variant(sweep_dir / run) for run in runs["run"]]
-    starts, finishes = [], []
+    starts, finishes = _plan_start(sweep_dir), []
     for row in runs[runs["status"] == "ok"].itertuples():
         finish = (sweep_dir / row.run / outputs.METRICS).stat().st_mtime
         finishes.append(finish)
         starts.append(finish - float(row.train_seconds))
+        started = getattr(row, "train_started", None)
+        if started is not None and started == started:  # NaN for runs from before the clock
+            starts.append(float(started))
     ok = runs[runs["status"] == "ok"]
     return Sweep(
         preset=preset,

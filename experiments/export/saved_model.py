@@ -1,0 +1,401 @@
+"""Export a trained model as a TensorFlow SavedModel with a `serve` and a `gates` endpoint.
+
+    python -m experiments.export RUN_DIR [--out DIR] [--serving NAME] [--version N]
+
+The SavedModel is self-contained: loading it needs TensorFlow only, not gatelab.
+
+- `serve` (also `serving_default`): input `tokens` `(batch, time)` int32 or `features`
+  `(batch, time, F)` float32, named after the model's input; output `{"outputs": ...}`, the
+  model's output `(batch, n_outputs)` or `(batch, time, n_outputs)` (logits or regression values).
+- `gates`: the same input; output `{"<layer>/<gate>": (batch, time, units)}` for every recurrent
+  layer, e.g. `rnn_0/forget` (gate names as in `layers`: the LSTM's `input`, `forget`,
+  `candidate`, `output`, `cell`, `hidden`; the GRU's `update`, `reset`, `candidate`, `hidden`;
+  the plain RNN's `hidden`).
+
+Batch and time are unknown in both signatures, so any batch size and sequence length is served.
+
+With the run's preprocessing (`preprocessing.json`, from a task built on your own data) a third
+endpoint takes raw input instead of ids or standardised features:
+
+- `serve_text` (text): input `text` `(batch,)` strings; tokenised in the graph by the rule
+  training used (`data.own.tokenize`: lower-casing, characters or words), looked up in the
+  saved vocabulary (unknown tokens → `<unk>`, id 1), cut to `max_len` at the same end and
+  right-padded with 0; output `{"outputs": ..., "tokens": (batch, time) int32 ids}`.
+- `serve_raw` (long-format numeric tables): input `features` `(batch, time, F)` float32 in the
+  table's units and a `length` `(batch,)` int32; standardised with the training statistics
+  in the graph, the `present` channel added, steps at or past `length` padded; output as `serve`.
+
+A table's value target is standardised for training; its run's `preprocessing.json` keeps the
+target's mean and standard deviation, and `serve` and these endpoints return `outputs` in the
+target's own units (`experiments.export.raw_input.in_target_units`).
+
+TensorFlow loads only when a model is exported, so command-line mistakes are reported at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from experiments import outputs
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+SERVE = "serve"
+GATES = "gates"
+SERVING_DEFAULT = "serving_default"
+OUTPUT_KEY = "outputs"
+FORMATS = ("tf_saved_model",)
+# Formats Keras's `model.export` knows that are not offered, and why.
+UNSUPPORTED_FORMATS = {
+    "onnx": "Keras converts to ONNX through the tf2onnx and onnx packages, which gatelab does "
+    "not depend on",
+    "openvino": "it needs the openvino package, which gatelab does not depend on",
+    "litert": "it is not verified with gatelab's recurrent layers and holds a single signature "
+    "(no `gates`)",
+}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def input_signature(model: keras.Model) -> list[tf.TensorSpec]:
+    """One `tf.TensorSpec` for the model's single input, batch and time left unknown.
+
+    `(None, None)` int32 for token models, `(None, None, F)` float32 for feature models; the
+    spec carries the input's name (`tokens` / `features`), which becomes the signature's input key.
+    """
+    import tensorflow as tf
+
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError(
+            f"Model `{model.name}` is not built (it has no inputs yet): build or train it before "
+            "exporting."
+        )
+    if len(model.inputs) != 1:
+        raise ValueError(
+            f"Model `{model.name}` has {len(model.inputs)} inputs; export expects exactly one "
+            "(token ids or features)."
+        )
+    spec = model.inputs[0]
+    if len(spec.shape) < 2:
+        raise ValueError(
+            f"Model `{model.name}` takes input of shape {tuple(spec.shape)}; expected "
+            "(batch, time) or (batch, time, features)."
+        )
+    name = spec.name.split(":")[0]
+    return [tf.TensorSpec((None, None, *spec.shape[2:]), spec.dtype, name=name)]
+
+
+def vocabulary_size(model: keras.Model) -> int | None:
+    """The number of token ids the model's `Embedding` accepts, or None for a feature model."""
+    import keras
+
+    embeddings = [
+        layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Embedding)
+    ]
+    return embeddings[0].input_dim if embeddings else None
+
+
+def _checked(x: tf.Tensor, vocabulary: int | None) -> tf.Tensor:
+    """`x` unchanged once it is known to hold at least one step and, for a token model, only
+    ids in [0, vocabulary).
+
+    Both endpoints check the same way, so they refuse the same inputs with the same message:
+    without it, 0 steps fail inside `serve`'s layers but give empty gates from a one-layer
+    `gates`, a negative id wraps around inside the embedding lookup and a too-large one fails
+    with a bare `InvalidArgumentError`.
+    """
+    import tensorflow as tf
+
+    checks = [
+        tf.debugging.assert_positive(
+            tf.shape(x)[1],
+            message="sequences need at least one step (time >= 1); got an input with time 0",
+        )
+    ]
+    if vocabulary is not None:
+        message = (
+            f"token ids must be integers in [0, {vocabulary - 1}] (0 is padding; the vocabulary "
+            f"has {vocabulary} entries)"
+        )
+        checks += [
+            tf.debugging.assert_non_negative(x, message=message),
+            tf.debugging.assert_less(x, tf.constant(vocabulary, x.dtype), message=message),
+        ]
+    with tf.control_dependencies(checks):
+        return tf.identity(x)
+
+
+def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):  # a nested model
+            yield from _all_layers(layer)
+
+
+@contextlib.contextmanager
+def _without_cudnn(model: keras.Model) -> Iterator[None]:
+    """Trace every LSTM/GRU layer, Keras's and ours, with `use_cudnn=False` whatever its setting.
+
+    A graph traced with cuDNN (`use_cudnn="auto"` on a GPU) holds `CudnnRNNV3`, which has no CPU
+    kernel; the generic loop computes the same function and runs everywhere.
+    """
+    import keras
+
+    import layers
+
+    cudnn_capable = [
+        layer
+        for layer in _all_layers(model)
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU, layers.LSTM, layers.GRU))
+    ]
+    previous = [layer.use_cudnn for layer in cudnn_capable]
+    for layer in cudnn_capable:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(cudnn_capable, previous):
+            layer.use_cudnn = value
+
+
+def serving_dir(base: Path, model_name: str, version: int) -> Path:
+    """`base/<model_name>/<version>`, the folder TensorFlow Serving loads a version from."""
+    if not isinstance(model_name, str) or not _NAME.fullmatch(model_name):
+        raise ValueError(
+            "Received an invalid value for argument `model_name`, expected letters, digits, "
+            f"'.', '_' or '-' (a folder name), got {model_name!r}."
+        )
+    if isinstance(version, bool) or not isinstance(version, int) or version <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `version`, expected a positive integer, "
+            f"got {version!r}."
+        )
+    return Path(base) / model_name / str(version)
+
+
+def _ordinary_permissions(root: Path) -> None:
+    """Folders 0777 and files 0666 less the umask (0755 / 0644 usually), as `mkdir` and `open`
+    would make them: `mkdtemp` makes 0700, which a serving process of another user cannot read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(Path(folder, name), 0o777 & ~umask)
+        for name in files:
+            os.chmod(Path(folder, name), 0o666 & ~umask)
+
+
+def _write_atomically(archive, target: Path) -> None:
+    """Write into a sibling temporary folder, then swap it in: a reader (TF Serving polls the
+    version folders) never sees half a SavedModel."""
+    if target.exists() and any(target.iterdir()) and not (target / "saved_model.pb").exists():
+        raise ValueError(
+            f"Refusing to overwrite {target}: it exists and is not a SavedModel; choose another "
+            "output folder."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        _ordinary_permissions(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def export_saved_model(
+    model: keras.Model,
+    out_dir: Path,
+    *,
+    serving_layout: bool = False,
+    model_name: str | None = None,
+    version: int = 1,
+    preprocessing: dict | None = None,
+) -> Path:
+    """Write `model` as a SavedModel with the `serve`, `serving_default` and `gates` endpoints.
+
+    Args:
+        model: a built functional model with one input, `(batch, time)` int32 token ids or
+            `(batch, time, F)` float32 features, made of gatelab's or Keras's recurrent layers.
+        out_dir: folder of the SavedModel (replaced if it already holds one), or with
+            `serving_layout` the TensorFlow Serving base path.
+        serving_layout: write into `out_dir/<model_name>/<version>/`, the layout TensorFlow
+            Serving expects (`--model_base_path=out_dir/<model_name>`).
+        model_name: the model's name in that layout (default: `model.name`).
+        version: positive integer version folder.
+        preprocessing: the run's `Task.preprocessing()`; adds `serve_text` or `serve_raw`,
+            and with `"target"` (value targets standardised for training) every endpoint's
+            `outputs` are in the target's units.
+    Returns: the folder that holds `saved_model.pb`.
+    """
+    import keras
+
+    from experiments.export.raw_input import in_target_units
+    from layers import GateTracer
+
+    target = Path(out_dir)
+    if serving_layout:
+        target = serving_dir(target, model.name if model_name is None else model_name, version)
+    signature = input_signature(model)
+    tracer = GateTracer(model)
+    vocabulary = vocabulary_size(model)
+
+    def serve(x):
+        outputs = model(_checked(x, vocabulary), training=False)
+        return {OUTPUT_KEY: in_target_units(outputs, preprocessing)}  # standardised values back
+
+    def gates(x):
+        return {
+            f"{layer}/{gate}": value  # (batch, time, units)
+            for layer, trace in tracer(_checked(x, vocabulary)).items()
+            for gate, value in trace.items()
+        }
+
+    with _without_cudnn(model):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(SERVE, serve, input_signature=signature)
+        archive.add_endpoint(GATES, gates, input_signature=signature)
+        if preprocessing is not None:
+            from experiments.export.raw_input import add_raw_endpoint
+
+            add_raw_endpoint(archive, model, preprocessing)
+        # ExportArchive points `serving_default` at the first endpoint (`serve`) on its own.
+        _write_atomically(archive, target)
+    log.info(
+        "SavedModel written to %s (endpoints: %s, %s, %s)", target, SERVE, SERVING_DEFAULT, GATES
+    )
+    return target
+
+
+def load_preprocessing(run_dir: Path) -> dict | None:
+    """The run's `preprocessing.json`, or None for a run of a generated task."""
+    path = Path(run_dir) / outputs.PREPROCESSING
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def load_run_model(run_dir: Path) -> keras.Model:
+    """The run's `model.keras`, loaded with `safe_mode=True`.
+
+    Raises:
+        ValueError: the folder is missing, the run failed or has not finished (no
+            `metrics.json` with status ok, or no `model.keras`), or the file does not load; the
+            message says which.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"run directory not found: {run_dir}")
+    metrics = outputs.read_metrics(run_dir)
+    if metrics is not None and metrics.get("status") == "failed":
+        raise ValueError(
+            f"run failed: {metrics.get('error', 'no error recorded')}; nothing to export"
+        )
+    unfinished = "the run has not finished (still training, killed, or not a run directory)"
+    if metrics is None or metrics.get("status") != "ok":
+        raise ValueError(
+            f"no readable {outputs.METRICS} with status ok in {run_dir}: {unfinished}; "
+            "nothing to export"
+        )
+    path = run_dir / outputs.MODEL
+    if not path.is_file():
+        raise ValueError(f"no {outputs.MODEL} in {run_dir}: {unfinished}; nothing to export")
+    import keras
+
+    import layers  # noqa: F401  (registers gatelab's layers for deserialization)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # a corrupt or foreign file is a user-facing error, not a bug
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ValueError(f"could not load {path}: {type(exc).__name__}: {first}") from exc
+
+
+def _check_format(fmt: str) -> None:
+    if fmt in FORMATS:
+        return
+    supported = ", ".join(FORMATS)
+    why = UNSUPPORTED_FORMATS.get(fmt, "it is not a format Keras exports to")
+    raise ValueError(f"--format {fmt!r} is not supported: {why}. Supported: {supported}.")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Reports a mistake as one line, `<prog>: error: <message>`, and exits with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="python -m experiments.export",
+        description="Re-export a finished run's model.keras as a SavedModel "
+        "(endpoints: serve / serving_default, gates).",
+    )
+    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run's output folder")
+    parser.add_argument(
+        "--out", type=Path, help=f"output folder (default: RUN_DIR/{outputs.SAVED_MODEL})"
+    )
+    parser.add_argument(
+        "--serving",
+        metavar="NAME",
+        help="write the TensorFlow Serving layout OUT/NAME/VERSION/",
+    )
+    parser.add_argument("--version", type=int, help="version folder for --serving (default: 1)")
+    parser.add_argument(
+        "--format",
+        default="tf_saved_model",
+        help=f"export format; supported: {', '.join(FORMATS)}",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Command-line entry; a user mistake exits with status 2 and a one-line message."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        _check_format(args.format)
+        if args.version is not None and args.serving is None:
+            raise ValueError("--version names a folder of --serving NAME's layout; add --serving")
+        version = 1 if args.version is None else args.version
+        out = args.out if args.out is not None else args.run_dir / outputs.SAVED_MODEL
+        if args.serving is not None:
+            serving_dir(out, args.serving, version)  # a bad name fails before loading
+        model = load_run_model(args.run_dir)
+        path = export_saved_model(
+            model,
+            out,
+            serving_layout=args.serving is not None,
+            model_name=args.serving,
+            version=version,
+            preprocessing=load_preprocessing(args.run_dir),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"SavedModel written to {path}")
+    return path
+
+
+if __name__ == "__main__":
+    from experiments.cli import tf_logs
+
+    tf_logs.filter_startup_lines()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    main()

@@ -1,0 +1,261 @@
+"""docs/RESULTS.md: every preset composes and runs in miniature through the real command line,
+and `experiments.results` builds a document whose numbers are the sweeps' metrics.json."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.results.__main__ import build, main
+from experiments.results.claims import (
+    beats,
+    below_baseline,
+    faster_per_epoch,
+    gate_low_at_but,
+    reaches,
+    same_within_noise,
+    stays_near_baseline,
+)
+from experiments.results.document import README_END, README_START, render, update_readme
+from experiments.results.presets import PRESETS
+from experiments.results.stats import NOT_REPRODUCED, NOT_RUN, PARTLY, REPRODUCED
+from tests.conftest import REPO, run_cli
+
+TINY = [
+    "launcher=local",
+    "logger.every_n_epochs=0",
+    "seed=0",
+    "trainer.epochs=1",
+    "model.units=8",
+]
+SMALL_SPLITS = ["data.n_train=96", "data.n_val=32", "data.n_test=32"]
+# Each preset shrunk to seconds: one seed, two or three models, tiny data (command line wins
+# over the preset's sweeper params).
+MINIATURES = {
+    "context_switch_seeds": ["model=rnn,lstm,gru", "data.seq_len=4,6", *SMALL_SPLITS],
+    "repro_keras": ["model=lstm,keras_lstm", "data.seq_len=4", *SMALL_SPLITS],
+    "repro_adding": ["model=rnn,lstm", "data.seq_len=6,10", *SMALL_SPLITS],
+    "repro_temporal_order": [
+        "model=rnn,lstm",
+        "data.seq_len=12",
+        "data.variant=2bit",
+        *SMALL_SPLITS,
+    ],
+    "repro_digits": ["model=rnn,gru", "data.variant=rows"],
+    "repro_copy": ["model=rnn,lstm", "data.seq_len=3", *SMALL_SPLITS],
+    "repro_text": ["model=rnn,lstm", "data.seq_len=12", "data.max_train_chars=5000", *SMALL_SPLITS],
+    "gate_ablation": ["model=lstm,lstm_nfg", "data.seq_len=4", *SMALL_SPLITS],
+}
+
+
+def test_every_preset_is_in_the_document_and_in_make_results():
+    names = [p.name for p in PRESETS]
+    assert sorted(names) == sorted(MINIATURES)
+    makefile = (REPO / "Makefile").read_text()
+    listed = re.search(r"RESULTS_PRESETS := (.*?)\n\n", makefile, re.S).group(1)
+    assert listed.replace("\\", " ").split() == names
+    for name in names:
+        assert (REPO / "conf" / "experiment" / f"{name}.yaml").is_file()
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    """Every preset's miniature sweep, two command lines at a time, under one outputs/."""
+    root = tmp_path_factory.mktemp("results") / "outputs"
+
+    def sweep(name: str):
+        args = [
+            "-m",
+            "experiments.train",
+            f"experiment={name}",
+            *TINY,
+            *MINIATURES[name],
+            f"hydra.sweep.dir={root / 'sweeps' / name}",
+        ]
+        return name, run_cli(args, cwd=root.parent, timeout=600)
+
+    with ThreadPoolExecutor(2) as pool:
+        for name, proc in pool.map(sweep, MINIATURES):
+            assert proc.returncode == 0, f"{name}: {proc.stderr[-2000:]}"
+    return root
+
+
+@pytest.fixture(scope="module")
+def document(outputs) -> tuple[list, str, Path]:
+    doc = outputs.parent / "docs" / "RESULTS.md"
+    results = build(outputs, doc)
+    return results, render(results, doc.parent), doc
+
+
+def _metrics(sweep_dir: Path) -> pd.DataFrame:
+    """The sweep's metrics.json files, read without the code under test."""
+    rows = [json.loads(p.read_text()) for p in sweep_dir.glob("*/metrics.json")]
+    return pd.DataFrame(rows)
+
+
+def test_numbers_equal_the_sweeps_metrics(outputs, document):
+    results, text, _ = document
+    for result in results:
+        preset = result.preset
+        assert result.sweep is not None, preset.name
+        assert result.sweep.path == outputs / "sweeps" / preset.name
+        runs = _metrics(result.sweep.path)
+        assert (runs["status"] == "ok").all()
+        n_models = len(MINIATURES[preset.name][0].split("=")[1].split(","))
+        axis = "seq_len"
+        table = result.numbers[result.numbers["metric"] == preset.metric]
+        assert len(table) == len(runs) == n_models * runs[axis].nunique()
+        for row in table.itertuples():
+            match = runs[runs["model"] == row.model]
+            if preset.axis == "seq_len":
+                match = match[match["seq_len"] == row.axis]
+            assert len(match) == 1 and row.n == 1
+            value = float(match[preset.metric].iloc[0])
+            assert math.isclose(row.mean, value, rel_tol=1e-12)
+            assert f"| {row.model} |" in text and f"{value:.3g} (1)" in text
+        assert result.plot is not None and result.plot.stat().st_size > 0
+
+
+def test_every_claim_is_judged_where_its_models_ran(document):
+    results, text, _ = document
+    verdicts = {(r.preset.name, v.claim.text): v.verdict for r in results for v in r.verdicts}
+    assert set(verdicts.values()) <= {REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_RUN}
+    assert len(verdicts) == sum(len(p.claims) for p in PRESETS)
+    # exactly the claims whose models or axis values the miniatures leave out are not run
+    not_run = {key for key, verdict in verdicts.items() if verdict == NOT_RUN}
+    assert not_run == {
+        ("repro_adding", "The GRU solves it too"),
+        ("repro_adding", "A GRU epoch takes less time than an LSTM epoch"),
+        ("repro_text", "LSTM ≈ GRU"),
+        ("repro_digits", "Pixel by pixel, the gated cells beat the tanh RNN"),
+        ("gate_ablation", "Without the output activation the LSTM does worse"),
+        ("gate_ablation", "CIFG and peepholes change nothing"),
+    }
+    for (_name, claim), verdict in verdicts.items():
+        assert f"| {claim} |" in text and f"**{verdict}**" in text
+
+
+def test_cli_writes_the_document_and_the_readme_block(outputs, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold\n{README_END}\nrest\n")
+    out = tmp_path / "docs" / "RESULTS.md"
+    assert main(["--outputs", str(outputs), "--out", str(out), "--readme", str(readme)]) == 0
+    assert out.read_text().startswith("# Results")
+    block = readme.read_text()
+    assert "old" not in block and block.startswith("intro\n") and block.endswith("rest\n")
+    assert "[repro_adding](docs/RESULTS.md#repro_adding)" in block
+    assert (tmp_path / "docs" / "results" / "repro_adding.png").is_file()
+
+
+def test_cli_refuses_an_outputs_folder_without_sweeps(tmp_path, capsys):
+    (tmp_path / "outputs").mkdir()
+    out = tmp_path / "RESULTS.md"
+    assert main(["--outputs", str(tmp_path / "outputs"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no sweep of any results preset" in err and "make results" in err
+    assert not out.exists()
+
+
+def test_readme_without_markers_is_left_alone(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers\n")
+    assert not update_readme(readme, [], "RESULTS.md")
+    assert readme.read_text() == "no markers\n"
+
+
+# The judges on hand-made runs: each verdict is reachable and follows the written criterion.
+
+
+def _runs(values: dict[tuple[str, int], list[float]], metric: str, baseline: float) -> pd.DataFrame:
+    rows = [
+        {"model": m, "axis": a, "seed": s, metric: v, "baseline_" + metric[5:]: baseline}
+        for (m, a), vs in values.items()
+        for s, v in enumerate(vs)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_reaches_is_partly_when_some_lengths_pass():
+    ok = _runs({("lstm", 50): [0.001, 0.002], ("lstm", 200): [0.1, 0.2]}, "test_mse", 1 / 6)
+    assert reaches("lstm", "test_mse", 0.01, below=True)(ok)[0] == PARTLY
+    assert reaches("lstm", "test_mse", 0.5, below=True)(ok)[0] == REPRODUCED
+    assert reaches("lstm", "test_mse", 1e-4, below=True)(ok)[0] == NOT_REPRODUCED
+    assert reaches("gru", "test_mse", 0.01, below=True)(ok)[0] == NOT_RUN
+
+
+def test_stays_near_baseline_uses_the_band():
+    ok = _runs({("rnn", 50): [0.01], ("rnn", 200): [0.09, 0.1]}, "test_mse", 1 / 6)
+    judge = stays_near_baseline("rnn", "test_mse", 0.5, True, "longest")
+    assert judge(ok)[0] == REPRODUCED  # 0.095 >= 0.0833 at the longest T only
+    assert stays_near_baseline("rnn", "test_mse", 0.5, True)(ok)[0] == PARTLY
+    acc = _runs({("rnn", 80): [0.62, 0.64]}, "test_accuracy", 0.5)
+    assert stays_near_baseline("rnn", "test_accuracy", 0.1, False)(acc)[0] == NOT_REPRODUCED
+
+
+def test_beats_and_same_within_noise_use_two_standard_errors():
+    ok = _runs(
+        {
+            ("lstm", 30): [0.9, 0.92, 0.94],
+            ("rnn", 30): [0.5, 0.52, 0.54],
+            ("gru", 30): [0.89, 0.93, 0.95],
+        },
+        "test_accuracy",
+        0.5,
+    )
+    assert beats(("lstm", "gru"), "rnn", "test_accuracy", False)(ok)[0] == REPRODUCED
+    assert beats(("rnn",), "lstm", "test_accuracy", False)(ok)[0] == NOT_REPRODUCED
+    assert same_within_noise((("lstm", "gru"),), "test_accuracy")(ok)[0] == REPRODUCED
+    assert same_within_noise((("lstm", "rnn"),), "test_accuracy")(ok)[0] == NOT_REPRODUCED
+    assert same_within_noise((("lstm", "rnn"),), "test_accuracy", 0.5)(ok)[0] == REPRODUCED
+
+
+def test_below_baseline_and_gate_at_but():
+    ok = _runs({("lstm", 10): [0.05, 0.06], ("rnn", 10): [0.3, 0.29]}, "test_ce", 0.3)
+    assert below_baseline(("lstm",), "test_ce")(ok)[0] == REPRODUCED
+    assert below_baseline(("lstm", "rnn"), "test_ce")(ok)[0] == PARTLY
+    gates = pd.DataFrame(
+        {
+            "model": ["lstm"] * 4,
+            "retention_at_but": [0.2, 0.3, 0.9, 0.1],
+            "retention_at_and": [0.8, 0.9, 0.5, 0.7],
+        }
+    )
+    assert gate_low_at_but("lstm")(gates)[0] == PARTLY  # 3 of 4
+    gates["retention_at_but"] = 0.95
+    assert gate_low_at_but("lstm")(gates)[0] == NOT_REPRODUCED
+    assert gate_low_at_but("gru")(gates)[0] == NOT_RUN
+
+
+def test_faster_per_epoch_compares_median_seconds_per_epoch():
+    ok = pd.DataFrame(
+        {
+            "model": ["gru", "gru", "lstm", "lstm"],
+            "train_seconds": [10, 40, 30, 30],
+            "epochs": [5, 10, 10, 5],
+        }
+    )  # per epoch: gru 2, 4 (median 3); lstm 3, 6
+    verdict, evidence = faster_per_epoch("gru", "lstm")(ok)
+    assert verdict == REPRODUCED and "gru 3.00, lstm 4.50" in evidence
+    assert faster_per_epoch("lstm", "gru")(ok)[0] == NOT_REPRODUCED
+    assert faster_per_epoch("gru", "rnn")(ok)[0] == NOT_RUN
+
+
+def test_a_sweep_whose_runs_never_finished_is_listed_not_judged(tmp_path):
+    """A preset's sweep folder with its plan but no metrics.json (killed before any run)."""
+    sweep = tmp_path / "outputs" / "sweeps" / "repro_copy"
+    sweep.mkdir(parents=True)
+    (sweep / "multirun.yaml").write_text(
+        "hydra:\n  runtime:\n    choices:\n      experiment: repro_copy\n"
+    )
+    (sweep / "sweep.json").write_text(json.dumps({"runs": ["model=rnn", "model=lstm"]}))
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    (copy,) = [r for r in results if r.preset.name == "repro_copy"]
+    assert {v.verdict for v in copy.verdicts} == {NOT_RUN}
+    text = render(results, tmp_path / "docs")
+    assert "none of its 2 runs has finished ok" in text and "`model=lstm`: missing" in text
