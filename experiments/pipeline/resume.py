@@ -15,6 +15,7 @@ The backup is deleted only once the run's `metrics.json` is written (`experiment
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
@@ -75,29 +76,109 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 class TrainingClock(keras.callbacks.Callback):
     """Seconds spent in `fit`, summed over the attempts of a resumed run (the checkpoint carries
     the sum up to its epoch; the part of an epoch a kill interrupted is not counted, it is
-    trained again)."""
+    trained again), and per epoch: wall seconds, processor seconds of this process
+    (`time.process_time`, all threads) and the validation logs (`val_loss`, ...), for learning
+    curves. The first epoch of every attempt includes tracing and compiling: `traced` lists
+    those epochs so that they can be kept apart. `started`: POSIX time of the first attempt's
+    start."""
 
     def __init__(self) -> None:
         super().__init__()
         self.before = 0.0  # seconds of the attempts before this one
         self._since: float | None = None
+        self.started: float | None = None
+        self.wall: list[float] = []  # (epochs,) seconds of each completed epoch
+        self.cpu: list[float] = []  # (epochs,) processor seconds of each completed epoch
+        self.val: dict[str, list[float]] = {}  # "val_loss" → (epochs,)
+        self.traced: list[int] = []  # epochs (0-based) that began an attempt
+        self._epoch: tuple[float, float] | None = None
+        self._new_attempt = False
 
     def seconds(self) -> float:
         """Training seconds so far, this attempt included."""
         running = 0.0 if self._since is None else time.perf_counter() - self._since
         return self.before + running
 
+    def per_epoch(self) -> dict[str, Any]:
+        """metrics.json's view: lists over the completed epochs (seconds; validation logs), the
+        first epoch's seconds apart, and which epochs include tracing (`traced_epochs`)."""
+        return {
+            "train_started": self.started,
+            "first_epoch_seconds": self.wall[0] if self.wall else None,
+            "first_epoch_cpu_seconds": self.cpu[0] if self.cpu else None,
+            "epoch_seconds": self.wall,
+            "epoch_cpu_seconds": self.cpu,
+            "traced_epochs": self.traced,
+            **{f"epoch_{name}": values for name, values in self.val.items()},
+        }
+
     def get_state(self) -> tuple[dict[str, Any], list[np.ndarray]]:
-        return {"seconds": self.seconds()}, []
+        state = {"seconds": self.seconds(), "started": self.started, "wall": self.wall}
+        return state | {"cpu": self.cpu, "val": self.val, "traced": self.traced}, []
 
     def set_state(self, state: dict[str, Any], arrays: list[np.ndarray]) -> None:
         self.before = state["seconds"]
+        self.started = state.get("started")  # absent in checkpoints from before these fields
+        self.wall, self.cpu = list(state.get("wall", [])), list(state.get("cpu", []))
+        self.val = {name: list(values) for name, values in state.get("val", {}).items()}
+        self.traced = list(state.get("traced", []))
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._since = time.perf_counter()
+        self._since, self._new_attempt = time.perf_counter(), True
+        if self.started is None:
+            self.started = time.time()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = (time.perf_counter(), time.process_time())
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._epoch is None:
+            return
+        wall, cpu = self._epoch
+        if self._new_attempt:
+            self.traced.append(len(self.wall))
+            self._new_attempt = False
+        self.wall.append(time.perf_counter() - wall)
+        self.cpu.append(time.process_time() - cpu)
+        for name, value in (logs or {}).items():
+            if name.startswith("val_"):
+                self.val.setdefault(name, []).append(float(value))
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.before, self._since = self.seconds(), None
+
+
+def write_weights(model: keras.Model, path: Path) -> None:
+    """`model.save_weights(path)`, built in memory and written with Python's own file calls: h5py
+    writing straight to a full disk crashes the process (a segfault after its errors), whereas
+    this raises `OSError` (ENOSPC) and costs the run only. The bytes are `save_weights`'s."""
+    try:
+        from keras.src.saving import saving_lib
+
+        buffer = io.BytesIO()
+        store = saving_lib.H5IOStore(buffer, mode="w")
+        saving_lib._save_state(
+            model, weights_store=store, assets_store=None, inner_path="", visited_saveables=set()
+        )
+        store.close()
+    except (ImportError, AttributeError, TypeError):  # another Keras: its public call
+        model.save_weights(path)
+        return
+    with open(path, "wb") as file:
+        file.write(buffer.getbuffer())
+
+
+def _write_checkpoint(tmp: Path, write) -> None:
+    """Run `write(tmp)` into a fresh `tmp` folder; on a failed write (a full or read-only disk)
+    remove what was written and raise `OSError` naming the folder."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = exc.strerror or str(exc)
+        raise OSError(exc.errno, f"the backup could not be written to {tmp} ({why})") from exc
 
 
 def _epoch_dirs(backup_dir: Path) -> list[tuple[int, Path]]:
@@ -165,18 +246,20 @@ class RunBackup(keras.callbacks.Callback):
     def save(self, epoch: int) -> None:
         """Write the checkpoint after `epoch` completed epochs, then drop the older ones."""
         final = self.backup_dir / f"epoch-{epoch}"
-        tmp = self.backup_dir / f"epoch-{epoch}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.model.save_weights(tmp / WEIGHTS)
         arrays: list[np.ndarray] = []
         callbacks = {}
         for name, callback in self.stateful.items():
             state, values = callback.get_state()
             start, arrays = len(arrays), arrays + values
             callbacks[name] = {"state": state, "start": start, "stop": len(arrays)}
-        np.savez(tmp / ARRAYS, **{f"a{i}": value for i, value in enumerate(arrays)})
-        (tmp / STATE).write_text(json.dumps({"epoch": epoch, "callbacks": callbacks}))
+
+        def write(tmp: Path) -> None:
+            write_weights(self.model, tmp / WEIGHTS)
+            np.savez(tmp / ARRAYS, **{f"a{i}": value for i, value in enumerate(arrays)})
+            (tmp / STATE).write_text(json.dumps({"epoch": epoch, "callbacks": callbacks}))
+
+        tmp = self.backup_dir / f"epoch-{epoch}.tmp"
+        _write_checkpoint(tmp, write)
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
         for older, path in _epoch_dirs(self.backup_dir):
@@ -187,10 +270,12 @@ class RunBackup(keras.callbacks.Callback):
         """Record that training ended after `epochs` epochs and `seconds` of training, with the
         model's final weights (early stopping's best ones restored); the epoch checkpoints go."""
         final, tmp = self.backup_dir / FINISHED, self.backup_dir / f"{FINISHED}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.model.save_weights(tmp / WEIGHTS)
-        (tmp / STATE).write_text(json.dumps({"epochs": epochs, "seconds": seconds}))
+
+        def write(tmp: Path) -> None:
+            write_weights(self.model, tmp / WEIGHTS)
+            (tmp / STATE).write_text(json.dumps({"epochs": epochs, "seconds": seconds}))
+
+        _write_checkpoint(tmp, write)
         tmp.rename(final)
         for _, path in _epoch_dirs(self.backup_dir):
             shutil.rmtree(path, ignore_errors=True)
