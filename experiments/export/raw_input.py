@@ -1,6 +1,7 @@
 """The SavedModel endpoints that take raw input: `serve_text` (strings, tokenised in the graph by
 the rule and vocabulary of training) and `serve_raw` (features in the table's units, standardised
-in the graph). `experiments.export.saved_model` adds them when a run has a `preprocessing.json`. A run whose
+in the graph). `experiments.export.saved_model` adds them when a run has a `preprocessing.json`.
+A run whose
 value targets were standardised for training (`"target"` in it) answers in the target's units on
 every endpoint that returns outputs, `serve` included."""
 
@@ -20,8 +21,9 @@ OUTPUT_KEY = "outputs"  # as `experiments.export.saved_model`'s `serve`
 class RawInput:
     """The `serve_text` / `serve_raw` endpoint of a task's `preprocessing` (`Task.preprocessing`).
 
-    `text(strings)` tokenises `(batch,)` strings in the graph exactly as `data.own.tokenize` and
-    `data.own.encode_padded` did in training: `(batch, time)` int32 ids, time >= 1.
+    `text(strings)` tokenises `(batch,)` strings in the graph with the ops training ran
+    (`data.own.tokenize_tensor`) and pads them as `data.own.encode_padded` did: `(batch, time)`
+    int32 ids, time >= 1.
     `features(x, length)` standardises `(batch, time, F)` raw features: `(batch, time, F + 1)`.
     """
 
@@ -54,19 +56,10 @@ class RawInput:
         """`(batch,)` strings → `(batch, time)` int32 ids."""
         import tensorflow as tf
 
-        from data.own import PUNCTUATION, WHITESPACE
+        from data.own import tokenize_tensor  # the rule training ran: one tokeniser
 
         prep = self.prep
-        strings = tf.strings.regex_replace(strings, "\r\n", "\n")
-        if prep["lowercase"]:
-            strings = tf.strings.lower(strings, encoding="utf-8")
-        if prep["tokens"] == "char":
-            pieces = tf.strings.unicode_split(strings, "UTF-8")  # (batch, None) ragged
-        else:
-            spaced = tf.strings.regex_replace(strings, PUNCTUATION, r" \1 ")
-            spaced = tf.strings.regex_replace(spaced, WHITESPACE, " ")
-            pieces = tf.strings.split(tf.strings.strip(spaced), sep=" ")
-            pieces = tf.ragged.boolean_mask(pieces, tf.strings.length(pieces) > 0)
+        pieces = tokenize_tensor(strings, prep["tokens"], prep["lowercase"])
         ids = tf.ragged.map_flat_values(self.table.lookup, pieces)
         if prep["max_len"] is not None:
             ids = (

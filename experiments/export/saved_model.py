@@ -11,6 +11,8 @@ The SavedModel is self-contained: loading it needs TensorFlow only, not gatelab.
   layer, e.g. `rnn_0/forget` (gate names as in `layers`: the LSTM's `input`, `forget`,
   `candidate`, `output`, `cell`, `hidden`; the GRU's `update`, `reset`, `candidate`, `hidden`;
   the plain RNN's `hidden`).
+- `intervene`: the same input and, per gate, a mask and values; the outputs and gates with those
+  gates clamped or patched (`experiments.export.intervene`).
 
 Batch and time are unknown in both signatures, so any batch size and sequence length is served.
 
@@ -36,13 +38,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -211,7 +214,16 @@ def _write_atomically(archive, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
-        archive.write_out(str(tmp), verbose=False)
+        try:
+            archive.write_out(str(tmp), verbose=False)
+        except Exception as exc:  # TensorFlow's error for a full disk: an OSError like others
+            import tensorflow as tf
+
+            if not isinstance(exc, tf.errors.OpError):
+                raise
+            raise OSError(
+                errno.EIO, f"TensorFlow could not write: {exc.message}", str(tmp)
+            ) from exc
         _ordinary_permissions(tmp)
         if target.exists():
             shutil.rmtree(target)
@@ -247,6 +259,7 @@ def export_saved_model(
     """
     import keras
 
+    from experiments.export.intervene import add_intervene_endpoint
     from experiments.export.raw_input import in_target_units
     from layers import GateTracer
 
@@ -273,6 +286,7 @@ def export_saved_model(
         archive.track(model)
         archive.add_endpoint(SERVE, serve, input_signature=signature)
         archive.add_endpoint(GATES, gates, input_signature=signature)
+        add_intervene_endpoint(archive, model, tracer, vocabulary, preprocessing)
         if preprocessing is not None:
             from experiments.export.raw_input import add_raw_endpoint
 
@@ -286,9 +300,28 @@ def export_saved_model(
 
 
 def load_preprocessing(run_dir: Path) -> dict | None:
-    """The run's `preprocessing.json`, or None for a run of a generated task."""
+    """The run's `preprocessing.json`, or None for a run of a generated task.
+
+    Raises:
+        ValueError: naming the file, when it is not a JSON object or cannot be read.
+    """
     path = Path(run_dir) / outputs.PREPROCESSING
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        why = exc.strerror if isinstance(exc, OSError) else " ".join(str(exc).split())
+        raise ValueError(
+            f"{path}: not readable JSON ({why}); allowed: the file the run wrote (train the run "
+            "again to rewrite it)"
+        ) from None
+    if not isinstance(record, dict) or record.get("kind") not in ("tokens", "features"):
+        raise ValueError(
+            f"{path}: not a run's preprocessing (a JSON object with kind 'tokens' or "
+            "'features'); train the run again to rewrite it"
+        )
+    return record
 
 
 def load_run_model(run_dir: Path) -> keras.Model:
@@ -316,6 +349,11 @@ def load_run_model(run_dir: Path) -> keras.Model:
     path = run_dir / outputs.MODEL
     if not path.is_file():
         raise ValueError(f"no {outputs.MODEL} in {run_dir}: {unfinished}; nothing to export")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is not a Keras file (a .keras file is a zip archive; this one is truncated "
+            "or overwritten); train the run again to rewrite it"
+        )
     import keras
 
     import layers  # noqa: F401  (registers gatelab's layers for deserialization)
@@ -389,13 +427,11 @@ def main(argv: list[str] | None = None) -> Path:
         )
     except ValueError as exc:
         parser.error(str(exc))
+    except OSError as exc:  # a read-only or full disk: the folder, not a traceback
+        where = exc.filename or out
+        parser.error(
+            f"--out {out}: cannot write {where} ({exc.strerror or exc}); allowed: a "
+            "folder on a writable disk with room"
+        )
     print(f"SavedModel written to {path}")
     return path
-
-
-if __name__ == "__main__":
-    from experiments.cli import tf_logs
-
-    tf_logs.filter_startup_lines()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    main()
