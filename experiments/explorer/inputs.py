@@ -21,6 +21,7 @@ MAX_STEPS = 1000  # longest input a `trace` accepts (tokens, characters or steps
 MAX_ID = 2**31 - 1  # the largest token id an int32 input holds (the model names its own range)
 MAX_LISTED = 300  # vocabulary entries an error message lists (own tables' can be 10,000s)
 TOP_CLASSES = 5
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 UNK = "<unk>"  # data.own.UNK: id 1 of a vocabulary built from one's own data
 VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}  # whitespace tokens shown as signs
 
@@ -155,7 +156,36 @@ def parse_values(task: dict[str, Any], raw: str) -> np.ndarray:
     _check_length(len(values), "step")
     if not np.isfinite(values).all():
         raise InputError("`values` holds NaN or infinity; every value must be a finite number")
-    return values[None].astype(np.float32)
+    with np.errstate(over="ignore"):
+        x = values[None].astype(np.float32)
+    overflow = np.flatnonzero(~np.isfinite(x))  # finite float64, beyond float32's ±3.4e38
+    if overflow.size:
+        step, feature = np.unravel_index(overflow[0], values.shape)
+        raise InputError(
+            f"`values` holds {values[step, feature]:g} (step {step}, feature {feature}), beyond "
+            f"what the model's float32 input holds; allowed: numbers within ±{FLOAT32_MAX:.4g}"
+        )
+    return x
+
+
+def check_finite(y: np.ndarray, gates: dict[str, dict[str, np.ndarray]]) -> None:
+    """Refuse a trace whose outputs or gates hold NaN or infinity (finite inputs so large that
+    the model's float32 arithmetic overflows): the page would show them as numbers.
+
+    Raises:
+        InputError: naming the first non-finite value and where it is.
+    """
+    arrays = {"the prediction": y} | {
+        f"gate {layer}/{gate}": v for layer, lg in gates.items() for gate, v in lg.items()
+    }
+    for where, values in arrays.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=np.float64)))
+        if bad.size:
+            value = np.ravel(values)[bad[0]]
+            raise InputError(
+                f"{where} is {value} for this input (float32 overflow inside the model); "
+                "allowed: inputs for which it is finite, e.g. values nearer the training data's"
+            )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ SavedModel is read only inside the logdir (`saved.saved_model_file`). The SavedM
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ STATIC_FILES = {"/index.js": "text/javascript", "/style.css": "text/css"}
 MAX_MODELS = 2  # SavedModels kept loaded at once
 DECIMALS = 6  # gate values as sent: float32 holds about 7 significant digits
 ACTIVE_SECONDS = 60  # how long `is_active`'s look for SavedModels on disk is reused
+DISK_SECONDS = 10  # how long a request for one run reuses the last walk of the logdir
+MAX_NAMED = 20  # runs an unknown-run message names (the `runs` route lists them all)
 RULE = ("tokens", "lowercase")
 NO_SAVED_MODEL = (  # the page labels a run "no SavedModel" by this opening (docs/screenshots.py)
     f"no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): only its logged probe can "
@@ -67,7 +70,9 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         self._provider = context.data_provider
         self._logdir = Path(context.logdir) if context.logdir else None
         self.models = ModelCache(max_models)
-        self._on_disk: dict[str, Path] = {}  # run name → folder, found by the last listing
+        self._on_disk: dict[str, Path] = {}  # run name → folder, found by the last walk
+        self._walked = -DISK_SECONDS  # when (time.monotonic) the last walk began
+        self._walk_lock = threading.Lock()  # parallel requests share one walk
         self._active: tuple[float, bool] = (-ACTIVE_SECONDS, False)
 
     def get_plugin_apps(self) -> dict[str, Any]:
@@ -127,16 +132,30 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         if only is not None and only in listing:
             return listing
         if only is None or only not in self._on_disk:  # the page lists runs before it asks
-            self._on_disk = self._find_on_disk({e["folder"] for e in listing.values()})
+            self._walk({e["folder"] for e in listing.values()}, fresh=only is None)
+        root = self._logdir.resolve() if self._logdir is not None else None
         for run, folder in self._on_disk.items():
             if (only is None or run == only) and run not in listing:
                 try:
-                    listing[run] = self._entry(run, folder, saved.describe(folder))
+                    listing[run] = self._entry(run, folder, saved.describe(folder, root))
                 except saved.ForeignSavedModelError:
                     continue  # changed since it was found: not one of ours any more
                 except saved.SavedModelError as exc:  # listed, with why
-                    listing[run] = self._entry(run, folder, saved.unusable(folder), str(exc))
+                    description = saved.unusable(folder, root)
+                    listing[run] = self._entry(run, folder, description, str(exc))
         return listing
+
+    def _walk(self, logged: set[Path | None], fresh: bool) -> None:
+        """Find the runs on disk again (`_find_on_disk`): always for the listing (`fresh`), at
+        most every `DISK_SECONDS` for a request naming a run that the last walk did not find, so
+        that requests for unknown runs do not walk a logdir of thousands of runs each; requests
+        that arrive during a walk wait for it and use it."""
+        began = time.monotonic()
+        with self._walk_lock:
+            if self._walked >= began or (not fresh and began - self._walked < DISK_SECONDS):
+                return  # walked while this request waited, or recently enough
+            self._walked = time.monotonic()
+            self._on_disk = self._find_on_disk(logged)
 
     def _find_on_disk(self, logged: set[Path | None]) -> dict[str, Path]:
         """Run name → folder of every folder under the logdir with a SavedModel that has the
@@ -173,16 +192,15 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         """A run's full entry: its description, and from its folder whether its SavedModel can be
         traced (else `why` not; given when reading it for the description failed already), its
         tokenisation rule and its metrics' model, data, seq_len."""
-        metrics = (outputs.read_metrics(folder) if folder else None) or {}
+        root = self._logdir.resolve() if self._logdir is not None else None
+        metrics = saved.metrics(folder, root) if folder else {}
         rule = None
-        if why is None and (
-            folder is None or not saved.saved_model_file(folder, self._logdir.resolve())
-        ):
+        if why is None and (folder is None or not saved.saved_model_file(folder, root)):
             why = NO_SAVED_MODEL
         if why is None:
             try:
                 saved.interface(folder / outputs.SAVED_MODEL / saved.PB)
-                rule = saved.rule(folder) if description["task"]["vocab"] else None
+                rule = saved.rule(folder, root) if description["task"]["vocab"] else None
             except saved.SavedModelError as exc:
                 why = str(exc)
         first = next(iter(description["layers"].values()), {})
@@ -213,12 +231,23 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         }
 
     def _run(self, request: wrappers.Request) -> tuple[str, dict[str, Any]]:
-        """The entry of the request's `run`, or `InputError` naming the runs there are."""
+        """The entry of the request's `run`, or `InputError` naming (some of) the runs there are:
+        by name only, from the logged series' names and the last walk of the logdir, no
+        description read."""
         run = request.args.get("run", "")
         entry = self.runs(request, only=run).get(run)  # one description read, not every run's
         if entry is None:
-            listing = self.runs(request)
-            known = ", ".join(repr(r) for r in listing) or f"none ({NO_RUNS})"
+            ctx = plugin_util.context(request.environ)
+            logged = self._provider.list_tensors(
+                ctx,
+                experiment_id=plugin_util.experiment_id(request.environ),
+                plugin_name=summary.PLUGIN_NAME,
+                run_tag_filter=provider.RunTagFilter(tags=[summary.RUN_TAG]),
+            )
+            names = sorted(set(logged) | set(self._on_disk))
+            known = ", ".join(repr(r) for r in names[:MAX_NAMED]) or f"none ({NO_RUNS})"
+            if len(names) > MAX_NAMED:
+                known += f", … ({len(names):,} in all; the `runs` route lists every one)"
             raise inputs.InputError(f"unknown run {run!r}; the runs are: {known}")
         return run, entry
 
@@ -300,6 +329,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         except ValueError as exc:
             raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         seconds = time.perf_counter() - tic
+        inputs.check_finite(y, gates)
         return {
             "run": run,
             "tokens": tokens,

@@ -1,5 +1,6 @@
 """Runs the explorer finds on disk: every folder under the logdir whose `saved_model/` holds the
-`gates` and `serve` signatures of `experiments.export.saved_model`, with or without the plugin's summaries
+`gates` and `serve` signatures of `experiments.export.saved_model`, with or without the plugin's
+summaries
 (a run trained before the plugin existed, or a model of a person's own Keras script exported by
 `export_saved_model`).
 
@@ -18,12 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from experiments import outputs
-
 from experiments.export import saved_model as export
 
 PB = "saved_model.pb"
@@ -34,6 +35,10 @@ MEMORY_GATES = ("retention", "forget", "update")  # the sLSTM traces its retenti
 MAX_VARINT = 10  # bytes of protobuf's longest varint (a 64-bit number)
 MAX_FIELDS = 100_000  # fields of one message read at most (TensorFlow's meta graph has dozens)
 MAX_SIGNATURE_BYTES = 1 << 24  # a model's signatures take kilobytes
+MAX_JSON_BYTES = {  # a run's own files, read at most this large
+    outputs.METRICS: 1 << 20,  # a few dozen numbers
+    outputs.PREPROCESSING: 1 << 26,  # a vocabulary: a million tokens take about 10 MiB
+}
 GATE_ORDER = (  # as the cells trace them (the sLSTM's states and retention before `hidden`)
     *("input", "forget", "update", "reset", "candidate", "output", "cell"),
     *("normalizer", "stabilizer", "retention", "hidden"),
@@ -45,7 +50,8 @@ class SavedModelError(ValueError):
 
 
 class ForeignSavedModelError(SavedModelError):
-    """A readable SavedModel without `experiments.export.saved_model`'s `gates` and `serve` signatures: some
+    """A readable SavedModel without `experiments.export.saved_model`'s `gates` and `serve`
+    signatures: some
     other model, which the explorer does not list."""
 
 
@@ -169,16 +175,62 @@ def interface(pb: Path) -> dict[str, Any]:
     }
 
 
-def rule(folder: Path) -> dict[str, Any] | None:
-    """The run's tokenisation from its `preprocessing.json` (`vocab`, `tokens` "word"/"char",
-    `lowercase`), None without one or for features; `SavedModelError` if it is unreadable."""
-    path = folder / outputs.PREPROCESSING
-    if not path.is_file():
-        return None
+def read_json(folder: Path, name: str, root: Path) -> Any:
+    """The JSON value of `folder/name` (`metrics.json` or `preprocessing.json`), None when there
+    is no such file. Read only when it is a regular file inside `root` (a link may point within
+    the logdir, not out of it) of at most `MAX_JSON_BYTES[name]`: a FIFO is not waited on and a
+    device is not read.
+
+    Raises:
+        SavedModelError: naming the file and why it is not read (out of the logdir, not a
+            regular file, too large, unreadable, not JSON).
+    """
+    path, limit = folder / name, MAX_JSON_BYTES[name]
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SavedModelError(f"{path} cannot be read: {exc.strerror}") from None
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a link loop
+        raise SavedModelError(f"{path} is a broken link or a link loop; not read") from None
+    if not real.is_relative_to(root):
+        raise SavedModelError(f"{path} leads out of the logdir (to {real}); not read")
+    try:  # O_NONBLOCK: opening a FIFO does not wait for a writer
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise SavedModelError(f"{path} cannot be read: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SavedModelError(f"{path} is not a regular file; not read")
+        raw = file.read(limit + 1)
+    if len(raw) > limit:
+        raise SavedModelError(f"{path} is larger than {limit:,} bytes; not read")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise SavedModelError(f"{path} is not readable JSON: {exc}") from None
+
+
+def metrics(folder: Path, root: Path) -> dict[str, Any]:
+    """The run's `metrics.json` as `read_json` reads it, `{}` when it is absent or unusable (it
+    only names the run's model, data and seq_len in the listing)."""
+    try:
+        record = read_json(folder, outputs.METRICS, root)
+    except SavedModelError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def rule(folder: Path, root: Path) -> dict[str, Any] | None:
+    """The run's tokenisation from its `preprocessing.json` (`vocab`, `tokens` "word"/"char",
+    `lowercase`), None without one or for features; `SavedModelError` if it is unreadable (or
+    not read: see `read_json`)."""
+    path = folder / outputs.PREPROCESSING
+    record = read_json(folder, outputs.PREPROCESSING, root)
     if not isinstance(record, dict) or record.get("kind") != "tokens":
         return None
     vocab, tokens = record.get("vocab"), record.get("tokens")
@@ -224,27 +276,27 @@ def run_folders(root: Path, limit: int = MAX_FOLDERS) -> Iterator[Path]:
         stack.extend(folder / name for name in reversed(names))
 
 
-def _task(folder: Path) -> dict[str, Any]:
+def _task(folder: Path, root: Path) -> dict[str, Any]:
     """A run description's `task` with what `metrics.json` says (data, seq_len) and no input."""
-    metrics = outputs.read_metrics(folder) or {}
+    record = metrics(folder, root)
     return {
-        "name": metrics.get("data"),
-        "seq_len": metrics.get("seq_len"),
+        "name": record.get("data"),
+        "seq_len": record.get("seq_len"),
         **dict.fromkeys(("input_kind", "input_dim", "output", "n_outputs", "vocab", "labels")),
         "characters": False,
     }
 
 
-def describe(folder: Path) -> dict[str, Any]:
+def describe(folder: Path, root: Path) -> dict[str, Any]:
     """A run description (as `summary.run_description`, without probe examples) of the
     SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable. A layer's
     `memory_gate` (the gate the page opens on): the sLSTM's `retention`, else `forget` or
     `update`, as `RecurrentCell.retention_gate` names them."""
     api = interface(folder / outputs.SAVED_MODEL / PB)
-    tokens = rule(folder) if api["input_kind"] == "tokens" else None
+    tokens = rule(folder, root) if api["input_kind"] == "tokens" else None
     vocab = tokens["vocab"] if tokens else None
     return {
-        "task": _task(folder)
+        "task": _task(folder, root)
         | {
             "input_kind": api["input_kind"],
             "input_dim": len(vocab) if vocab else api["input_dim"],
@@ -265,7 +317,7 @@ def describe(folder: Path) -> dict[str, Any]:
     }
 
 
-def unusable(folder: Path) -> dict[str, Any]:
+def unusable(folder: Path, root: Path) -> dict[str, Any]:
     """The description of a folder whose SavedModel cannot be read (`describe` raised): its
     `metrics.json`'s data and seq_len, no layers."""
-    return {"task": _task(folder), "layers": {}, "examples": []}
+    return {"task": _task(folder, root), "layers": {}, "examples": []}

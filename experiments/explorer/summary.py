@@ -157,14 +157,46 @@ def write_probe(
     tf.summary.write(OUTPUTS_TAG, outputs, metadata=_metadata("model outputs"))
 
 
+def _is_description(record: Any) -> bool:
+    """True when `record` has every field the plugin reads, of the type `run_description` writes:
+    a description logged by another version (or by hand) is not listed rather than a 500."""
+    if not isinstance(record, dict) or record.get("version") != VERSION:
+        return False
+    task, layers, examples = record.get("task"), record.get("layers"), record.get("examples")
+    if not (isinstance(task, dict) and isinstance(layers, dict) and isinstance(examples, list)):
+        return False
+
+    def strings(value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(t, str) for t in value)
+
+    task_ok = (
+        task.get("input_kind") in ("tokens", "features")
+        and task.get("output") in ("last", "sequence")
+        and all(isinstance(task.get(k), int) for k in ("n_outputs", "input_dim"))
+        and (task.get("vocab") is None or strings(task["vocab"]))
+        and (task.get("labels") is None or strings(task["labels"]))
+        and isinstance(task.get("characters"), bool)
+        and "name" in task
+        and "seq_len" in task
+    )
+    layers_ok = all(
+        isinstance(v, dict) and strings(v.get("gates")) and v["gates"] for v in layers.values()
+    )
+    examples_ok = all(
+        isinstance(e, dict) and isinstance(e.get("length"), int) and e["length"] >= 0
+        for e in examples
+    )
+    return task_ok and layers_ok and examples_ok
+
+
 def parse_description(raw: bytes | str) -> dict[str, Any] | None:
-    """A run description read back (`RUN_TAG`'s string tensor), or None if it is not one."""
+    """A run description read back (`RUN_TAG`'s string tensor), or None if it is not one (not
+    JSON, another version, or a field the plugin reads missing or of another type)."""
     try:
         record = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    ok = isinstance(record, dict) and record.get("version") == VERSION
-    return record if ok else None
+    return record if _is_description(record) else None
 
 
 def probe_tag(layer: str, gate: str) -> str:

@@ -25,13 +25,13 @@ from data.base import Split
 from data.context_switch import ID, ContextSwitchTask
 from data.text import TextTask
 from data.text import encode as text_encode
-from experiments.tensorboard import gate_stats, probe
 from experiments.bench import explorer as timing
+from experiments.cli.config import register_schemas
 from experiments.explorer import cache as models
 from experiments.explorer import inputs, saved, summary
 from experiments.explorer.cache import ModelCache, TracedModel
 from experiments.explorer.plugin import STATIC, GateExplorerPlugin
-from experiments.cli.config import register_schemas
+from experiments.tensorboard import gate_stats, probe
 from experiments.train import train
 from layers import GateTracer
 from tests.conftest import CONF, TINY
@@ -232,7 +232,7 @@ def test_a_request_reads_only_its_own_runs_description(client, monkeypatch):
     assert get(client, "probe", run=ADDING_RUN, layer="rnn_1", gate="reset")[0] == 200
     assert len(parsed) == 2
     assert get(client, "trace", run="nope/tb", text="alice")[0] == 400
-    assert len(parsed) == 2 + 2  # an unknown run: every description, to list the runs
+    assert len(parsed) == 2  # an unknown run: the runs are named by name, no description read
 
 
 def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(client, logdir):
@@ -489,7 +489,7 @@ def test_a_saved_model_alone_opens_on_the_gate_the_logged_run_would(tmp_path):
 
     names = list(SLSTMCell.gate_names)
     write_saved_model_pb(tmp_path / "slstm", [f"rnn_0/{g}" for g in reversed(names)])
-    layer = saved.describe(tmp_path / "slstm")["layers"]["rnn_0"]
+    layer = saved.describe(tmp_path / "slstm", tmp_path.resolve())["layers"]["rnn_0"]
     assert layer["gates"] == names and layer["memory_gate"] == SLSTMCell.retention_gate
 
 
@@ -568,8 +568,8 @@ def tensorboard_here(logdir: Path) -> Iterator[str]:
 
     `launch()` keeps no handle on the server it starts; the public `server_class` argument (the
     factory `TensorBoard` serves with) records it here, so that it is shut down at the end. Its
-    Python loader reads the logdir once before serving; `tests/experiments/test_tools.py` opens the tab in a
-    `tensorboard` process with the default loader (the Rust data server).
+    Python loader reads the logdir once before serving; `tests/experiments/test_tools.py` opens
+    the tab in a `tensorboard` process with the default loader (the Rust data server).
     """
     servers: list[program.WerkzeugServer] = []
 
