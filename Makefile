@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-slow lint format bench sweep results tensorboard mutation clean
+.PHONY: help venv test test-slow lint format bench sweep results tensorboard docs mutation clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -12,10 +12,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -e ".[dev,docs]"
 	touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install the project with its dev tools
+venv: $(STAMP) ## create .venv and install the project with its dev and docs tools
 
 lint: $(STAMP) ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -25,8 +25,9 @@ format: $(STAMP) ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint ## lint, then the default test suite (slow tests excluded)
+test: lint ## lint, the default test suite (slow tests excluded), then the docs site (strict)
 	$(PY) -m pytest -m "not slow"
+	@$(MAKE) --no-print-directory docs
 
 test-slow: $(STAMP) ## the slow tests only
 	$(PY) -m pytest -m slow
@@ -51,8 +52,20 @@ results: $(STAMP) ## every reproduction preset (hours on 2 cores; resumes), then
 	done
 	$(PY) -m experiments.results
 
-tensorboard: $(STAMP) ## TensorBoard over every run and sweep under outputs/
-	$(VENV)/bin/tensorboard --logdir outputs
+# `make tensorboard LOGDIR=outputs/sweeps/<sweep> PORT=6007 HOST=0.0.0.0`. TensorFlow's start-up
+# lines are filtered as for `python -m experiments.train` (GATELAB_TF_LOGS=1 shows them).
+LOGDIR ?= outputs
+PORT ?= 6006
+HOST ?= localhost
+TENSORBOARD_MAIN := import experiments.cli.tf_logs as t; t.filter_startup_lines(); import tensorboard.main as m; m.run_main()
+
+tensorboard: $(STAMP) ## TensorBoard and the gate explorer over LOGDIR (outputs) at HOST:PORT (localhost:6006)
+	@test -d "$(LOGDIR)" || { echo "error: LOGDIR=$(LOGDIR): no such folder (a sweep folder, or outputs)" >&2; exit 2; }
+	@TF_CPP_MIN_LOG_LEVEL=2 $(PY) -c "$(TENSORBOARD_MAIN)" --logdir "$(LOGDIR)" --port "$(PORT)" --host "$(HOST)"
+
+docs: $(STAMP) ## the documentation site (mkdocs.yml, docs/) into site/, strict: a broken link fails
+	$(PY) docs/tables.py README.md
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 mutation: $(STAMP) ## mutation testing of data/ and the report with mutmut (minutes; not in `test`)
 	$(PY) -m pip install -e ".[mutation]"
