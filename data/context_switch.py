@@ -206,6 +206,38 @@ class ContextSwitchTask(Task):
             "accuracy_last_name": last_name,
         }
 
+    def gate_means(
+        self, values: np.ndarray, mask: np.ndarray, split: Split
+    ) -> dict[str, float]:
+        """Mean of one gate over units and sentences at the words the tutorial talks about.
+
+        Args:
+            values: `(n, time, units)` gate values of the first n sentences of `split`.
+            mask: `(n, time)` bool, True at real words.
+            split: its positions `"switch"` (index of but/and), `"subject"` (the new subject of
+                a switch sentence) and `"is_switch"`, each `(n,)` once cut to the first n.
+        Returns: `{"at_but", "at_and", "at_new_subject", "elsewhere"}` → mean gate value;
+            `elsewhere` is every real word but the but/and word. NaN where no sentence has
+            the word.
+        """
+        n = len(values)
+        rows = np.arange(n)
+        switch, subject = split.positions["switch"][:n], split.positions["subject"][:n]
+        is_switch = split.positions["is_switch"][:n].astype(bool)
+        at_switch = values[rows, switch].mean(axis=-1)  # (n,)
+        elsewhere = mask.copy()
+        elsewhere[rows, switch] = False
+
+        def mean(selected: np.ndarray) -> float:
+            return float(selected.mean()) if selected.size else float("nan")
+
+        return {
+            "at_but": mean(at_switch[is_switch]),
+            "at_and": mean(at_switch[~is_switch]),
+            "at_new_subject": mean(values[rows[is_switch], subject[is_switch]]),
+            "elsewhere": mean(values[elsewhere]),
+        }
+
     @staticmethod
     def _name_index(ids: np.ndarray) -> np.ndarray:
         """Name index 0..7 of name token ids."""

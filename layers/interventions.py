@@ -20,7 +20,7 @@ from keras.src import tree
 from keras.src.backend import get_keras_mask, set_keras_mask
 
 from layers.cell import RecurrentCell
-from layers.tracing import _time_distributed, holds_recurrent, is_recurrent
+from layers.walk import holds_recurrent, is_recurrent, time_distributed
 
 
 def split_interventions(
@@ -155,7 +155,7 @@ class ModelRun:
         """The inner layer on `(batch * outer, ...)` rows, its output back to `(batch, outer,
         ...)` (Keras runs it once per outer step: the same numbers)."""
         inner = layer.layer
-        call = _time_distributed({"x": x, "mask": mask})
+        call = time_distributed({"x": x, "mask": mask})
         y = self.layer(inner, f"{path}/{inner.name}", (call["x"],), {"mask": call["mask"]})
         shape = tf.concat([tf.shape(x)[:2], tf.shape(y)[1:]], axis=0)
         return tf.reshape(y, shape)

@@ -9,12 +9,15 @@ from keras.src.models.functional import Functional
 from keras.src.ops.function import make_node_key
 
 from layers.base import Recurrent
-from layers.gru import GRU
-from layers.lstm import LSTM
-from layers.simple_rnn import SimpleRNN
+from layers.walk import (
+    EQUIVALENT,
+    holds_recurrent,
+    inner_layers,
+    is_recurrent,
+    time_distributed,
+)
 
 # Keras's built-in layer → ours with the same weights and maths.
-_EQUIVALENT = {keras.layers.SimpleRNN: SimpleRNN, keras.layers.LSTM: LSTM, keras.layers.GRU: GRU}
 
 
 def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
@@ -25,9 +28,9 @@ def to_gatelab(layer: keras.layers.Layer) -> Recurrent:
     """
     if isinstance(layer, Recurrent):
         return layer
-    ours = _EQUIVALENT.get(type(layer))
+    ours = EQUIVALENT.get(type(layer))
     if ours is None:
-        allowed = ", ".join(cls.__name__ for cls in _EQUIVALENT)
+        allowed = ", ".join(cls.__name__ for cls in EQUIVALENT)
         raise ValueError(
             f"Received an invalid value for argument `layer`, expected a Keras {allowed} layer "
             f"or one of gatelab's, got {type(layer).__name__}."
@@ -61,13 +64,13 @@ def from_keras(model: keras.Model) -> keras.Model:
     """
 
     def ours(layer: keras.layers.Layer) -> keras.layers.Layer:
-        return _EQUIVALENT[type(layer)].from_config(layer.get_config())
+        return EQUIVALENT[type(layer)].from_config(layer.get_config())
 
     def swap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if type(layer) in _EQUIVALENT:
+        if type(layer) in EQUIVALENT:
             return ours(layer)
         wrapped = getattr(layer, "forward_layer", None)  # Bidirectional's
-        if isinstance(layer, keras.layers.Bidirectional) and type(wrapped) in _EQUIVALENT:
+        if isinstance(layer, keras.layers.Bidirectional) and type(wrapped) in EQUIVALENT:
             return keras.layers.Bidirectional(
                 ours(layer.forward_layer),
                 backward_layer=ours(layer.backward_layer),
@@ -81,28 +84,6 @@ def from_keras(model: keras.Model) -> keras.Model:
     return clone
 
 
-def is_recurrent(layer: keras.layers.Layer) -> bool:
-    """Whether `layer` is one of ours or a Keras built-in SimpleRNN / LSTM / GRU."""
-    return isinstance(layer, Recurrent) or type(layer) in _EQUIVALENT
-
-
-def _inner_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """The layers a container runs: a model's layers, a wrapper's wrapped layer(s), else []."""
-    if isinstance(layer, keras.layers.Bidirectional):
-        return [layer.forward_layer, layer.backward_layer]
-    if isinstance(layer, keras.layers.TimeDistributed):
-        return [layer.layer]
-    if isinstance(layer, keras.Model):
-        return list(layer.layers)
-    return []
-
-
-def holds_recurrent(layer: keras.layers.Layer) -> bool:
-    """Whether `layer` is recurrent or holds one in `Bidirectional`, `TimeDistributed` or a
-    sub-model, at any depth."""
-    return is_recurrent(layer) or any(holds_recurrent(inner) for inner in _inner_layers(layer))
-
-
 def _recurrent_paths(layer: keras.layers.Layer, path: str) -> list[tuple[str, keras.layers.Layer]]:
     """`[(path, recurrent layer)]` inside `layer`, in call order; a path joins names with "/"."""
     if is_recurrent(layer):
@@ -110,7 +91,7 @@ def _recurrent_paths(layer: keras.layers.Layer, path: str) -> list[tuple[str, ke
     prefix = f"{path}/" if path else ""
     return [
         found
-        for inner in _inner_layers(layer)
+        for inner in inner_layers(layer)
         if holds_recurrent(inner)
         for found in _recurrent_paths(inner, prefix + inner.name)
     ]
@@ -171,7 +152,7 @@ def _nested_models(layer: keras.layers.Layer, path: str) -> list[tuple[str, kera
     """`[(path, model)]` of the models nested in `layer` (at any depth) that hold a recurrent
     layer."""
     found = []
-    for inner in _inner_layers(layer):
+    for inner in inner_layers(layer):
         inner_path = f"{path}/{inner.name}" if path else inner.name
         if isinstance(inner, keras.Model) and holds_recurrent(inner):
             found.append((inner_path, inner))
@@ -191,19 +172,6 @@ def check_traceable(model: keras.Model) -> None:
             "Keras's SimpleRNN, LSTM or GRU (also inside Bidirectional, TimeDistributed or "
             "a nested model)."
         )
-
-
-def _time_distributed(call: dict) -> dict:
-    """`TimeDistributed`'s inner call: `(batch, outer, ...)` → `(batch * outer, ...)`, rows in
-    order (row `b * outer + j` is step j of example b); a `(batch, outer, time)` mask alike."""
-
-    def merge(value):
-        rest = [tf.shape(value)[i] if d is None else d for i, d in enumerate(value.shape) if i > 1]
-        return tf.reshape(value, [-1, *rest])
-
-    mask = call.get("mask")
-    has_time = mask is not None and len(mask.shape) == len(call["x"].shape) - 1
-    return {"x": merge(call["x"]), "mask": merge(mask) if has_time else None}
 
 
 class GateTracer:
@@ -292,7 +260,6 @@ class GateTracer:
         >>> outputs, traces = tracer.intervene(
         ...     x, {"lstm/forget": (where, clean["lstm"]["forget"])})
         """
-        # Imported here: `layers.interventions` builds on this module's helpers.
         from layers.interventions import ModelRun, split_interventions
 
         patches = split_interventions(interventions, self.cells)
@@ -348,6 +315,6 @@ class GateTracer:
                 self._trace_layer(inner, f"{path}/{inner.name}", inner_call, traces, masks)
         elif isinstance(layer, keras.layers.TimeDistributed):
             inner = layer.layer
-            self._trace_layer(inner, f"{path}/{inner.name}", _time_distributed(call), traces, masks)
+            self._trace_layer(inner, f"{path}/{inner.name}", time_distributed(call), traces, masks)
         else:
             self._trace_model(layer, path, x, mask, traces, masks)

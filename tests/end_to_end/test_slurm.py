@@ -230,7 +230,7 @@ def test_a_slurm_sweep_is_one_job_array_all_ok_with_report_and_tensorboard(sweep
     assert list(sweep_dir.glob("events.out.tfevents.*")), "the sweep's hparams and figure"
     for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
         assert list((sweep_dir / run / "tb").glob("**/events.out.tfevents.*")), run
-    assert f"Next: tensorboard --logdir {sweep_dir}" in out
+    assert f"Next: make tensorboard LOGDIR={sweep_dir}" in out
 
 
 def test_without_accounting_the_sacct_warning_comes_once_and_says_what_it_means(sweeps):

@@ -288,7 +288,7 @@ async function loadRuns() {
     return;
   }
   if (!state.runs.length) {
-    $.error.textContent = "No run to explore: train with logger=tensorboard (logger.gate_every_n_epochs " +
+    $.error.textContent = "No run to explore: train with logger=tensorboard (logger.every_n_epochs " +
       "not null), or export a run's SavedModel (python -m experiments.export RUN_DIR) into the logdir.";
     return;
   }
@@ -435,7 +435,7 @@ async function loadProbe() {
   state.probe = null;
   $.epoch.disabled = $.example.disabled = !run.probe;
   $.probeInfo.textContent = run.probe ? "" : "This run has no logged probe, so there is no epoch slider: " +
-    "it was not trained with the explorer's GateLogger (logger=tensorboard, logger.gate_every_n_epochs), " +
+    "it was not trained with the explorer's GateLogger (logger=tensorboard, logger.every_n_epochs), " +
     "only its SavedModel is here. Typed input (above) is traced all the same.";
   if (!run.probe) {
     redrawProbe();
