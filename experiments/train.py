@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,12 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import outputs
 from experiments.cli import tf_logs
 from experiments.cli.config import register_schemas, validate_config
-from experiments.cli.interrupt import Terminated, interrupted_message, terminated, where_written
+from experiments.cli.interrupt import (
+    SignalWatchdog,
+    Terminated,
+    interrupted_message,
+    where_written,
+)
 from experiments.pipeline.record import failure, identity, run_hparams, summary_line
 from experiments.pipeline.runlock import RunLock
 
@@ -114,13 +118,13 @@ def cli(argv: list[str]) -> None:
     from experiments.cli.preflight import check_command_line
 
     tf_logs.filter_startup_lines()
-    signal.signal(signal.SIGTERM, terminated)
-    try:
-        check_command_line(argv, CONF_DIR)
-        main()
-    except KeyboardInterrupt as exc:
-        print(interrupted_message(argv, where_written()), file=sys.stderr, flush=True)
-        raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
+    with SignalWatchdog(argv):
+        try:
+            check_command_line(argv, CONF_DIR)
+            main()
+        except KeyboardInterrupt as exc:
+            print(interrupted_message(argv, where_written()), file=sys.stderr, flush=True)
+            raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
 
 
 if __name__ == "__main__":

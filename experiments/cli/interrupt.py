@@ -1,10 +1,14 @@
-"""What Ctrl-C (or SIGTERM) prints: what is saved, and the command that resumes it."""
+"""What Ctrl-C (or SIGTERM) prints: what is saved, and the command that resumes it; and the
+watchdog that ends the process when Python cannot run its signal handler in time."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +57,67 @@ def interrupted_message(argv: list[str], where: dict[str, str]) -> str:
     return f"interrupted: {saved} in {folder}; resume with: {command}"
 
 
+GRACE_S = 5.0  # seconds the watchdog gives Python's own handler before it ends the process
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill`, `timeout`, a scheduler cancelling the job): stopped as Ctrl-C stops."""
 
 
-def terminated(signum: int, frame: Any) -> None:
-    raise Terminated
+class SignalWatchdog(threading.Thread):
+    """Honours Ctrl-C and SIGTERM within `grace_s` seconds at any point of a run.
+
+    Python runs a signal handler only between bytecodes, and one training step of a long
+    sequence is a single TensorFlow call that can last minutes. The C-level handler still writes
+    the signal's number to the wakeup fd at once (`signal.set_wakeup_fd`); this thread reads it
+    and, if Python's handler has not run `grace_s` seconds later, prints the interrupted line and
+    ends the process (143 for SIGTERM, 130 for Ctrl-C). What the run saved is kept: the backup
+    of its last completed epoch, which the printed command resumes from.
+
+    Args:
+        argv: the command line, for the resume command of the printed line.
+        grace_s: seconds Python's handler has before the process is ended.
+    """
+
+    def __init__(self, argv: list[str], grace_s: float = GRACE_S) -> None:
+        super().__init__(daemon=True, name="gatelab-signal-watchdog")
+        self.argv, self.grace_s = argv, grace_s
+        self.handled = threading.Event()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._previous: tuple[Any, ...] = ()
+
+    def __enter__(self) -> SignalWatchdog:
+        """Install the handlers and the wakeup fd (main thread only), start watching."""
+        self._previous = (
+            signal.set_wakeup_fd(self._write, warn_on_full_buffer=False),
+            signal.signal(signal.SIGTERM, self._on_sigterm),
+            signal.signal(signal.SIGINT, self._on_sigint),
+        )
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Put back what was there before (a test calls the command line in its own process)."""
+        wakeup_fd, sigterm, sigint = self._previous
+        signal.set_wakeup_fd(wakeup_fd)
+        signal.signal(signal.SIGTERM, sigterm)
+        signal.signal(signal.SIGINT, sigint)
+        os.close(self._write)  # the thread's read returns b"" and it ends
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self.handled.set()
+        raise Terminated
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.handled.set()
+        raise KeyboardInterrupt
+
+    def run(self) -> None:
+        while data := os.read(self._read, 64):
+            received = [s for s in data if s in (signal.SIGINT, signal.SIGTERM)]
+            if not received or self.handled.wait(self.grace_s):
+                continue
+            print(interrupted_message(self.argv, where_written()), file=sys.stderr, flush=True)
+            os._exit(143 if received[-1] == signal.SIGTERM else 130)
+        os.close(self._read)

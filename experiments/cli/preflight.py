@@ -30,7 +30,14 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from experiments.cli.config import ConfigError, _size, machine_memory, memory_estimate, validate_config
+from experiments.cli.config import (
+    ConfigError,
+    _size,
+    machine_memory,
+    memory_estimate,
+    validate_config,
+)
+from experiments.cli.launchers import check_launch
 
 CONFIG_NAME = "train"
 HYDRA_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
@@ -192,6 +199,7 @@ def check_command_line(argv: list[str], config_dir: Path) -> None:
             multirun = args.multirun or mode_cfg.hydra.mode == RunMode.MULTIRUN
             mode = RunMode.MULTIRUN if multirun else RunMode.RUN
             config = loader.load_configuration(CONFIG_NAME, args.overrides, mode)
+            check_launch(config, multirun)
             if multirun:
                 check_launcher(config)
                 check_memory_at_once(config, compose_jobs(config))

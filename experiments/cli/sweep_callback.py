@@ -163,7 +163,8 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Print the report, add its figure to the sweep's log and the command that opens it in
-        TensorBoard (a `make` target: it runs without activating `.venv`), exit 1 if a run failed."""
+        TensorBoard (a `make` target: it runs without activating `.venv`), exit 1 if a run
+        failed."""
         from experiments.results.report import report  # pandas and matplotlib load only here
 
         while _PRINTER:
