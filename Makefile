@@ -43,7 +43,7 @@ sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, the
 # in its fixed folder, so a rerun only trains what is missing. Exit 1 (some runs failed,
 # recorded) goes on; bad input (2) or an interrupt stops.
 RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_digits repro_text \
-	repro_adding repro_copy gate_ablation
+	repro_adding repro_copy gate_ablation gate_patching
 
 results: $(STAMP) ## every reproduction preset (hours on 2 cores; resumes), then docs/RESULTS.md
 	@for p in $(RESULTS_PRESETS); do \

@@ -109,6 +109,13 @@ class ThreadsSchema:
 
 
 @dataclass
+class MeasureSchema:
+    """What a run measures on its trained model beyond the task's metrics."""
+
+    patching: bool = MISSING  # the memory gate clamped and patched (experiments.pipeline.patching)
+
+
+@dataclass
 class RunSchema:
     """The primary config `conf/train.yaml`: the groups plus the top-level run settings."""
 
@@ -117,6 +124,7 @@ class RunSchema:
     export: bool = MISSING
     output_dir: str = MISSING
     threads: ThreadsSchema = field(default_factory=ThreadsSchema)
+    measure: MeasureSchema = field(default_factory=MeasureSchema)
     model: Any = None
     data: Any = None
     trainer: Any = None
@@ -185,10 +193,26 @@ def validate_config(cfg: DictConfig) -> Any:
     check_ranges(cfg.model, ModelSchema)
     check_ranges(cfg.trainer, TrainerSchema)
     task = _instantiate_checked(cfg, "data")
+    check_measure(cfg, task)
     check_memory(cfg, task)
     check_layer(cfg, task)
     _instantiate_checked(cfg, "logger")
     return task
+
+
+def check_measure(cfg: DictConfig, task: Any) -> None:
+    """Refuse a measurement the task cannot take (`measure.patching` needs context_switch).
+
+    Raises:
+        ConfigError: naming `measure.<key>`, the task and what is allowed.
+    """
+    if cfg.measure.patching:
+        from experiments.pipeline.patching import check_task  # numpy only until it measures
+
+        try:
+            check_task(task)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 def check_layer(cfg: DictConfig, task: Any) -> None:

@@ -24,6 +24,7 @@ from experiments.export.saved_model import export_saved_model
 from experiments.pipeline.divergence import DivergenceError, DivergenceGuard
 from experiments.pipeline.gate_metrics import retention_metrics
 from experiments.pipeline.model import build_model
+from experiments.pipeline.patching import patching_metrics
 from experiments.pipeline.resume import (
     BackupUnreadableError,
     ResumableEarlyStopping,
@@ -176,6 +177,8 @@ def run(
         **evaluate(model, task, cfg.trainer.batch_size),
         **retention_metrics(model, task),  # at the steps the task is about (`Task.gate_means`)
     }
+    if cfg.measure.patching:  # the memory gate clamped and patched at but/and (gate_patching)
+        result |= patching_metrics(model, task)
     model.save(run_dir / outputs.MODEL)
     preprocessing = task.preprocessing()
     if preprocessing is not None:

@@ -293,3 +293,36 @@ def _original_gru(runs: Runs, margin, time_margin) -> list[Part]:
 def matches_fewer_parameters_and_faster(margin: float, time_margin: float) -> Rule:
     """The GRU claim's criterion as first written: accuracy, parameters and training time."""
     return Rule(_original_gru, dict(margin=margin, time_margin=time_margin))
+
+
+def _exceeds_by(runs: Runs, models, metric, references, by, margin, values) -> list[Part]:
+    parts = []
+    for value in axis_values(runs.ok, values):
+        for model in models:
+            rows = runs.ok[(runs.ok["axis"] == value) & (runs.ok["model"] == model)]
+            if rows.empty:
+                continue
+            for reference in references or (None,):
+                columns = [metric] + ([reference] if reference else [])
+                if any(c not in rows for c in columns):
+                    continue
+                both = rows.dropna(subset=columns)  # a NaN metric: ran, nothing to test
+                excess = both[metric].to_numpy(float) - by
+                if reference:
+                    excess = excess - both[reference].to_numpy(float)
+                against = f" − {reference.removeprefix('patch_')}" if reference else ""
+                label = f"{value}: {model}, {metric.removeprefix('patch_')}{against}"
+                parts.append(stats.exceeds(label, excess, margin))
+    return parts
+
+
+def exceeds_by(
+    models: tuple[str, ...], metric: str, references: tuple[str, ...], by: float, margin: float,
+    values: Values = None,
+) -> Rule:  # fmt: skip
+    """Per run, `metric` exceeds each of `references` (metrics.json keys of the same run; none:
+    zero) by more than `by` (one-sample t-test on the paired differences minus `by`), for each
+    model at every axis value; a model that ran but whose metric is undefined (NaN) is
+    inconclusive, not "not run"."""
+    return Rule(_exceeds_by, dict(models=models, metric=metric, references=references, by=by,
+                                  margin=margin, values=values))  # fmt: skip

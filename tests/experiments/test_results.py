@@ -56,6 +56,7 @@ MINIATURES = {
     "repro_copy": ["model=rnn,lstm", "data.seq_len=3", *SMALL_SPLITS],
     "repro_text": ["model=rnn,lstm", "data.seq_len=12", "data.max_train_chars=5000", *SMALL_SPLITS],
     "gate_ablation": ["model=lstm,lstm_nfg", "data.seq_len=4", *SMALL_SPLITS],
+    "gate_patching": ["model=lstm,gru", "data.seq_len=4", *SMALL_SPLITS],
 }
 
 
