@@ -27,7 +27,7 @@ from experiments.pipeline import run as loop
 from experiments.pipeline.record import run_hparams
 from experiments.tensorboard.writer import GateLogger, TensorBoardLogger
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 TIMED = f"logger._target_={__name__}.TimedTensorBoardLogger"
 ARMS = {
     "none": ["logger=none"],
