@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -56,19 +57,20 @@ def image(tag: str, pixels: np.ndarray) -> None:
 
 
 def log_statistics(
-    layer: str, values: Mapping[str, np.ndarray], mask: np.ndarray
+    layer: str, values: Mapping[str, np.ndarray], mask: np.ndarray, cell: Any = None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Histograms `gates/<layer>/<gate>`, scalars `saturation/<layer>/<gate>_left` / `_right`
     and, with a `retention` pseudo-gate, `timescale/<layer>` (histogram) and its median.
 
     Args:
         values: `{gate: (n, time, units)}`; mask: `(n, time)` bool, True at real steps.
+        cell: the layer's cell, which says which gates lie in [0, 1] (`RecurrentCell.gate_info`).
     Returns: the saturation fractions `{sigmoid gate: (left, right)}`, `(units,)` each.
     """
     for gate, v in values.items():
         histogram(f"gates/{layer}/{gate}", gates.real_steps(v, mask))
     fractions = {
-        g: gates.saturation(v, mask) for g, v in values.items() if g in gates.SIGMOID_GATES
+        g: gates.saturation(v, mask) for g, v in values.items() if gates.in_unit_interval(g, cell)
     }
     for gate, (left, right) in fractions.items():
         tf.summary.scalar(f"saturation/{layer}/{gate}_left", float(left.mean()))
@@ -305,7 +307,8 @@ class GateTensorBoard(keras.callbacks.Callback):
                 per_example = len(mask) // _rows(self._inputs)  # > 1 inside TimeDistributed
                 stats = slice(0, self._stats * per_example)
                 stats_values = {g: v[stats] for g, v in values.items()}
-                fractions = log_statistics(layer, stats_values, mask[stats])
+                cell = self._tracer.cells[layer]
+                fractions = log_statistics(layer, stats_values, mask[stats], cell)
                 self._log_layer(layer, stats_values, mask[stats])
                 if images:
                     self._log_heatmaps(layer, values, mask, per_example)

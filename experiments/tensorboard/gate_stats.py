@@ -13,60 +13,33 @@ from typing import Any
 
 import numpy as np
 
-SIGMOID_GATES = ("input", "forget", "output", "update", "reset", "retention")  # in [0, 1]
 RETENTION = "retention"  # the pseudo-gate every gated cell has: the fraction of the state kept
 LEFT_SATURATED, RIGHT_SATURATED = 0.1, 0.9  # Karpathy, Johnson & Fei-Fei 2015
-# What a value near 1 does (Keras's conventions), for picture titles.
-GATE_MEANING = {
-    "input": "1 writes the candidate into the cell",
-    "forget": "1 keeps the cell, 0 forgets it",
-    "output": "1 shows the cell in h",
-    "update": "1 keeps the old state, 0 takes the candidate",
-    "reset": "0 hides the old state from the candidate",
-    "candidate": "the new content",  # its range follows the cell's activation: `gate_meaning`
-    "cell": "the LSTM's memory",
-    "hidden": "the output h",
-    "normalizer": "the sLSTM's normaliser n (h = o * c / n)",
-    "stabilizer": "the sLSTM's log-domain stabiliser m",
-    RETENTION: "the fraction of the old state kept: 1 keeps, 0 forgets",
-}
 TIMESCALE_CAP = 1000.0  # steps; a mean gate of 0.999 or more is "remembers for good"
-# Where a Keras activation's values lie (an open side is infinite); others are not assumed.
-ACTIVATION_RANGES = {
-    "tanh": (-1.0, 1.0),
-    "softsign": (-1.0, 1.0),
-    "hard_tanh": (-1.0, 1.0),
-    "sigmoid": (0.0, 1.0),
-    "hard_sigmoid": (0.0, 1.0),
-    "relu": (0.0, math.inf),
-    "relu6": (0.0, 6.0),
-    "softplus": (0.0, math.inf),
-    "exponential": (0.0, math.inf),
-    "linear": (-math.inf, math.inf),
-}
+UNIT_INTERVAL = (0.0, 1.0)
 
 
-def candidate_activation(cell: Any) -> str:
-    """The name of the activation that makes a cell's `candidate`: its `activation`, or
-    `"linear"` where it has none (minGRU, minLSTM) or has it switched off (the LSTM's
-    `input_activation=False`, NIAF)."""
-    if not getattr(cell, "input_activation", True):
-        return "linear"
-    activation = getattr(cell, "activation", None)
-    return "linear" if activation is None else getattr(activation, "__name__", str(activation))
-
-
+# What a traced key means and where its values lie is the cell's to say (`RecurrentCell.gate_info`):
+# a new cell with new gate names needs no edit here.
 def gate_bounds(gate: str, cell: Any = None) -> tuple[float, float] | None:
-    """Where a gate's values lie, `(low, high)` (an open side infinite), or None if unknown.
+    """Where a gate's values lie for pictures, `(low, high)` (an open side infinite), or None
+    for a state whose range is not fixed (`cell`, `hidden`, ...).
 
-    [0, 1] for the sigmoid gates and retention; the candidate's from the cell's candidate
-    activation (`ACTIVATION_RANGES`: tanh [-1, 1], linear unbounded; another activation, or no
-    `cell`, unbounded); None for the states (cell, hidden, normaliser, ...)."""
-    if gate in SIGMOID_GATES:
-        return 0.0, 1.0
-    if gate == "candidate" and cell is not None:
-        return ACTIVATION_RANGES.get(candidate_activation(cell), (-math.inf, math.inf))
-    return None
+    The cell's own `gate_bounds`, except that a candidate without a known range (a linear one:
+    NIAF, minGRU) is unbounded on both sides rather than unknown; without a `cell`, only
+    `retention` is known ([0, 1])."""
+    if cell is None:
+        return UNIT_INTERVAL if gate == RETENTION else None
+    bounds = cell.gate_bounds(gate)
+    if bounds is None and gate == "candidate":
+        return -math.inf, math.inf
+    return bounds
+
+
+def in_unit_interval(gate: str, cell: Any = None) -> bool:
+    """Whether `gate`'s values lie in [0, 1] (the sigmoid gates and retention): where saturation
+    below 0.1 and above 0.9 means something."""
+    return gate_bounds(gate, cell) == UNIT_INTERVAL
 
 
 def _interval(low: float, high: float) -> str:
@@ -79,17 +52,13 @@ def _interval(low: float, high: float) -> str:
 
 
 def gate_meaning(gate: str, cell: Any) -> str:
-    """What a value near 1 does, for picture titles; the cell's own polarity for its memory gate
-    (minGRU's update gate and the MGU's forget gate keep the state at 0, not at 1), and for the
-    candidate the cell's own activation and its range (`"tanh: in [-1, 1]"`, `"linear:
-    unbounded"`)."""
-    if gate == cell.retention_gate and cell.retention_keeps_at == 0.0:
-        return "0 keeps the old state, 1 takes the candidate"
+    """The picture title's words for `gate`: the cell's own meaning (`RecurrentCell.gate_info`:
+    its polarity for a memory gate that keeps at 0, its activation for the candidate) and, for
+    the candidate, the range (`"the new content (tanh), in [-1, 1]"`)."""
+    meaning = cell.gate_meanings[gate] if gate == RETENTION else cell.gate_info(gate).meaning
     if gate == "candidate":
-        name = candidate_activation(cell)
-        bounds = ACTIVATION_RANGES.get(name)
-        return f"{GATE_MEANING[gate]}, {name}" + (f": {_interval(*bounds)}" if bounds else "")
-    return GATE_MEANING.get(gate, gate)
+        return f"{meaning}, {_interval(*gate_bounds(gate, cell))}"
+    return meaning
 
 
 def real_length(mask_row: np.ndarray) -> int:

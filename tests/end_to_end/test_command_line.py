@@ -49,7 +49,9 @@ def test_sweep_writes_runs_and_report_then_rerun_skips(tmp_path):
     progress = [line for line in result.stdout.splitlines() if re.match(r"\[\d/4\] ", line)]
     assert len(progress) == 4 and progress[-1].startswith("[4/4]")
     assert all(" ok " in line and "left ~" in line for line in progress)
-    assert "test accuracy" in result.stdout and f"make tensorboard LOGDIR={sweep_dir}" in result.stdout
+    assert (
+        "test accuracy" in result.stdout and f"make tensorboard LOGDIR={sweep_dir}" in result.stdout
+    )
 
     table = pd.read_csv(sweep_dir / outputs.RESULTS)
     assert len(table) == 4 and set(table["status"]) == {"ok"}

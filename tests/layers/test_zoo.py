@@ -355,11 +355,11 @@ def test_candidate_pictures_follow_the_cells_activation(zoo_model, tmp_path, mon
     callback.finish()
     for name in TANH_CANDIDATE:
         title, _, scale = drawn[f"rnn_{name}", "candidate"]
-        assert "(the new content, tanh: in [-1, 1])" in title and scale == (-1.0, 1.0, "RdBu_r")
+        assert "(the new content (tanh), in [-1, 1])" in title and scale == (-1.0, 1.0, "RdBu_r")
     for name in (*LINEAR_CANDIDATE, "minlstm"):
         title, values, scale = drawn[f"rnn_{name}", "candidate"]
         largest = float(np.abs(values).max())
-        assert "(the new content, linear: unbounded)" in title and "[-1, 1]" not in title
+        assert "(the new content (linear), unbounded)" in title and "[-1, 1]" not in title
         assert 0 < largest < 1 and scale == (-largest, largest, "RdBu_r")
     assert drawn["rnn_mingru", "update"][2] == (0.0, 1.0, "viridis")  # gates stay [0, 1]
 
