@@ -21,6 +21,7 @@ at one sweep to filter its values exactly.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,7 @@ class TensorBoardLogger(RunLogger):
             hparams=[_hparam(name, values) for name, values in hparams.items()], metrics=columns
         )
         _mark_swept(config, {name for name, values in hparams.items() if len(values) > 1})
+        _integers_in_order(config)
         writer = tf.summary.create_file_writer(str(sweep_dir))
         with writer.as_default():
             tf.summary.experimental.write_raw_pb(config.SerializeToString(), step=0)
@@ -208,26 +210,48 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def _hparam_value(value: Any) -> bool | int | float | str:
-    """A value TensorBoard's hparams accept: numpy scalars unwrapped, anything else a string."""
+def _hparam_value(value: Any) -> bool | float | str:
+    """A value TensorBoard's hparams accept: numpy scalars unwrapped, whole numbers as their
+    digits (`"10"`), anything else but a bool or a float as a string.
+
+    TensorBoard keeps every number as a float and its HParams view prints five significant
+    digits, so `seq_len=10` would read `10.000` (it has no integer type: tensorboard#1998).
+    """
     if hasattr(value, "item"):
         value = value.item()
-    return value if isinstance(value, (bool, int, float, str)) else str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, (bool, float, str)) else str(value)
 
 
 def _hparam(name: str, values: list) -> hp.HParam:
     """An `hp.HParam` whose discrete domain is the values the sweep takes.
 
-    Numbers with a float among them become floats (a domain has one type); a mix of kinds
-    (e.g. numbers and strings) gets no domain.
+    Whole numbers are strings (`_hparam_value`), put in numeric order by `log_sweep_start`;
+    numbers with a float among them are all floats (a domain has one type, and a run's value
+    must be one of its domain's); a mix of kinds (e.g. numbers and strings) gets no domain.
     """
-    values = [_hparam_value(v) for v in values]
-    kinds = {bool if isinstance(v, bool) else float if _is_number(v) else str for v in values}
-    if kinds == {float}:
-        values = values if all(isinstance(v, int) for v in values) else [float(v) for v in values]
-    elif len(kinds) != 1:
+    raw = [v.item() if hasattr(v, "item") else v for v in values]
+    if all(_is_number(v) for v in raw) and not all(isinstance(v, int) for v in raw):
+        return hp.HParam(name, hp.Discrete([float(v) for v in raw]))
+    values = [_hparam_value(v) for v in raw]
+    if len({type(v) for v in values}) != 1:
         return hp.HParam(name)
     return hp.HParam(name, hp.Discrete(values))
+
+
+def _integers_in_order(config) -> None:
+    """Put the whole-number string domains of an `hp.hparams_config_pb` summary in numeric
+    order (`hp.Discrete` sorts strings: "10" before "5"), as the HParams view lists them."""
+    value = config.value[0]
+    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+    for info in data.experiment.hparam_infos:
+        strings = [v.string_value for v in info.domain_discrete.values]
+        if strings and all(re.fullmatch(r"-?[0-9]+", s) for s in strings):
+            info.domain_discrete.Clear()
+            for s in sorted(strings, key=int):
+                info.domain_discrete.values.add(string_value=s)
+    value.metadata.plugin_data.content = data.SerializeToString()
 
 
 class GateLogger(GateTensorBoard):

@@ -359,10 +359,40 @@ def test_run_end_and_sweep_summaries_for_the_hparams_dashboard(tmp_path):
         plugin_content(log_dir, hparams_metadata.SESSION_START_INFO_TAG)
     )
     assert start.hparams["model"].string_value == "lstm"
-    assert start.hparams["seq_len"].number_value == 5
+    assert start.hparams["seq_len"].string_value == "5"  # not 5.000: see the next test
     assert start.group_name == trial_id(log_dir) == "model=lstm @ sweep"
     events = read_events(log_dir)
     assert events["final/test_loss"] == [(3, pytest.approx(0.5))] and "final/ok" not in events
+
+
+def test_whole_numbers_show_as_whole_numbers_in_hparams(tmp_path):
+    """TensorBoard keeps every number as a float and prints five significant digits (seq_len 10
+    read 10.000): whole numbers go as their digits, their domain in numeric order; a run's value
+    is one of its sweep's domain, so the view's checkboxes filter it."""
+    logger = TensorBoardLogger()
+    sweep_dir, log_dir = tmp_path / "sweep", tmp_path / "sweep" / "run" / "tb"
+    swept = {"seq_len": [80, 10, 5], "dropout": [0, 0.25], "deterministic": [True, False]}
+    logger.log_sweep_start(sweep_dir, swept, ["test_loss"])
+    hparams = {"seq_len": np.int64(10), "dropout": 0.25, "deterministic": True, "units": 64}
+    logger.log_run_end(None, None, log_dir, hparams, {"epochs": 1})
+    experiment = hparams_metadata.parse_experiment_plugin_data(
+        plugin_content(sweep_dir, hparams_metadata.EXPERIMENT_TAG)
+    )
+    domains = {
+        info.name: [getattr(v, v.WhichOneof("kind")) for v in info.domain_discrete.values]
+        for info in experiment.hparam_infos
+    }
+    assert domains == {
+        "seq_len": ["5", "10", "80"],
+        "dropout": [0.0, 0.25],  # a float among them: all floats, as a run's 0.0 is
+        "deterministic": [False, True],
+    }
+    start = hparams_metadata.parse_session_start_info_plugin_data(
+        plugin_content(log_dir, hparams_metadata.SESSION_START_INFO_TAG)
+    )
+    shown = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
+    assert shown == {"seq_len": "10", "dropout": 0.25, "deterministic": True, "units": "64"}
+    assert shown["seq_len"] in domains["seq_len"]
 
 
 @pytest.mark.parametrize(
