@@ -90,7 +90,7 @@ def shoot(url: str, run: str, gate: str, out: Path, settle: float) -> None:
     with sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1300, "height": 1130})
-        tag = quote(f"heatmaps/rnn_0/{gate}", safe="")
+        tag = quote(f"heatmaps/.*/[0-9]+_{gate}", safe="")  # the layer: lstm_0, gru_0, ...
         page.goto(f"{url}#images&tagFilter={tag}&regexInput={quote(run, safe='')}")
         time.sleep(settle)  # TensorBoard fetches its data after the page has loaded
         click_checkboxes(page, "e.textContent.includes('actual image size')")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 from collections.abc import Callable, Iterator
 from unittest import mock
 
@@ -31,7 +33,8 @@ def build_model(
             serves any length.
         layer: makes one recurrent layer from keyword arguments (`return_sequences`, `name`),
             e.g. `functools.partial(layers.LSTM, units=64)` from `conf/model/*.yaml`.
-        num_layers: recurrent layers, named `rnn_0`, `rnn_1`, ...; all but the last return
+        num_layers: recurrent layers, named by their class and place (`layer_name`:
+            `lstm_0`, `lstm_1`, ..., `gru_0`, `simple_rnn_0`); all but the last return
             sequences, the last one only when `spec.output == "sequence"`.
         embedding_dim: embedding width for token inputs (ignored for features).
     Returns: a functional model whose output is `(batch, n_outputs)` for `output="last"` or
@@ -61,11 +64,28 @@ def build_model(
 def stack_layer(
     layer: Callable[..., keras.layers.Layer], spec: TaskSpec, index: int, num_layers: int
 ) -> keras.layers.Layer:
-    """Recurrent layer `index` of `build_model`'s stack, constructed (not built): `rnn_<index>`,
-    returning sequences `(batch, time, units)` unless it is the last of an `output="last"` model
-    (then `(batch, units)`)."""
+    """Recurrent layer `index` of `build_model`'s stack, constructed (not built), named
+    `layer_name(layer, index)`, returning sequences `(batch, time, units)` unless it is the last
+    of an `output="last"` model (then `(batch, units)`)."""
     last = index == num_layers - 1
-    return layer(return_sequences=not last or spec.output == "sequence", name=f"rnn_{index}")
+    return layer(
+        return_sequences=not last or spec.output == "sequence", name=layer_name(layer, index)
+    )
+
+
+def layer_name(layer: Callable[..., keras.layers.Layer], index: int) -> str:
+    """`<class in snake case>_<index>` of the layer a factory makes (`functools.partial` of a
+    layer class, as `conf/model/*.yaml` give): `lstm_0` for `layers.LSTM` and Keras's LSTM,
+    `gru_0`, `simple_rnn_0`, `min_gru_0`, `slstm_0`; `rnn_<index>` for any other callable. The
+    explorer, TensorBoard's tags and the SavedModel's `gates` keys show this name, so an LSTM
+    and a GRU of one sweep are told apart by it."""
+    factory = layer
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    if not isinstance(factory, type):
+        return f"rnn_{index}"
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", factory.__name__)  # SimpleRNN → Simple_RNN
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower() + f"_{index}"
 
 
 @contextlib.contextmanager

@@ -130,9 +130,10 @@ class GateTensorBoard(keras.callbacks.Callback):
       state each step keeps, `layers.RecurrentCell.retention`), the histogram
       `timescale/<layer>` of tau = -1/ln(mean retention) per unit (steps) and the scalar
       `timescale/<layer>/median`; with `positions`, scalars `retention/<layer>/at_<name>`;
-    - images `heatmaps/<layer>/<gate>` (units × time of the first `heatmap_examples`
-      sequences, labelled with their tokens) and `saturation/<layer>` (a point per unit): at
-      the end, and every `images_every_n_epochs` epochs if that is > 0.
+    - images `heatmaps/<layer>/<k>_<gate>` (`heatmap_tag`: the memory gate first; units × time
+      of the first `heatmap_examples` sequences, labelled with their tokens) and
+      `saturation/<layer>` (a point per unit): at the end, and every `images_every_n_epochs`
+      epochs if that is > 0.
 
     Masks are the ones each layer is called with (an `Embedding(mask_zero=True)`, `Masking`):
     padded steps enter no statistic. Put it after `EarlyStopping(restore_best_weights=True)` in
@@ -353,7 +354,7 @@ class GateTensorBoard(keras.callbacks.Callback):
     def _log_heatmaps(
         self, layer: str, values: Mapping[str, np.ndarray], mask: np.ndarray, per_example: int
     ) -> None:
-        """`heatmaps/<layer>/<gate>`: the shown sequences (rows of the layer's own batch)."""
+        """`heatmap_tag`s: the shown sequences (rows of the layer's own batch)."""
         labelled = self._labels is not None and per_example == 1
         cell = self._tracer.cells[layer]
         for gate, v in values.items():
@@ -370,7 +371,19 @@ class GateTensorBoard(keras.callbacks.Callback):
                     )
                 )
             title = f"{layer} · {gate} ({gates.gate_meaning(gate, cell)}) · units × time"
-            image(f"heatmaps/{layer}/{gate}", gate_plots.heatmap(title, gate, sequences, cell))
+            tag = heatmap_tag(layer, gate, cell, list(values))
+            image(tag, gate_plots.heatmap(title, gate, sequences, cell))
+
+
+def heatmap_tag(layer: str, gate: str, cell: Any, gates_: Sequence[str]) -> str:
+    """`heatmaps/<layer>/<k>_<gate>`, `k` the gate's place among the layer's pictures `gates_`:
+    the cell's memory gate first (`retention_gate`: the LSTM's forget, the GRU's update), then
+    `retention`, then the others in the order the cell traces them. TensorBoard's Images tab
+    sorts tags by name, so the picture that shows remembering and forgetting opens the tab."""
+    memory = getattr(cell, "retention_gate", None)
+    order = sorted(gates_, key=lambda g: (g != memory, g != gates.RETENTION))
+    width = len(str(len(order) - 1))
+    return f"heatmaps/{layer}/{order.index(gate):0{width}d}_{gate}"
 
 
 def _fits(array: np.ndarray, shape: tuple, dtype: str) -> bool:

@@ -144,7 +144,7 @@ def exported(tmp_path_factory) -> dict:
     ]:
         npz = root / f"{name}.npz"
         expected(model, task, npz, rng)
-        keys = sorted(f"rnn_{i}/{g}" for i in (0, 1) for g in layers.LSTMCell.gate_names)
+        keys = sorted(f"lstm_{i}/{g}" for i in (0, 1) for g in layers.LSTMCell.gate_names)
         cases.append(
             dict(dir=str(sm_dir), npz=str(npz), shapes=SERVE_SHAPES, input=input_name,
                  gate_keys=keys)
@@ -208,13 +208,13 @@ def test_saved_model_cli_lists_both_endpoints(exported):
     shown = result.stdout
     for key in ("serve", "serving_default", "gates"):
         assert f"signature_def['{key}']" in shown
-    for line in ("inputs['tokens']", "outputs['outputs']", "outputs['rnn_1/forget']"):
+    for line in ("inputs['tokens']", "outputs['outputs']", "outputs['lstm_1/forget']"):
         assert line in shown
     assert "shape: (-1, -1)" in shown and "shape: (-1, -1, 4)" in shown
 
 
 def numpy_model(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The model's output and its gates `{"rnn_i/<gate>": (batch, time, units)}`, recomputed in
+    """The model's output and its gates `{"lstm_i/<gate>": (batch, time, units)}`, recomputed in
     numpy from its weights (`tests/numpy_rnn.py`): embedding with padding id 0 masked, two LSTM
     layers, the Dense head on the last (or every) step."""
     if x.ndim == 2:
@@ -223,7 +223,7 @@ def numpy_model(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, dict[str
     else:
         mask, h = None, x
     gates = {}
-    for name in ("rnn_0", "rnn_1"):
+    for name in ("lstm_0", "lstm_1"):
         layer = model.get_layer(name)
         sequence, states, trace = numpy_rnn.run("lstm", h, layer.get_weights(), 4, mask)
         gates |= {f"{name}/{gate}": value for gate, value in trace.items()}
@@ -295,7 +295,7 @@ def test_no_cudnn_ops_even_when_traced_on_a_gpu(exported, monkeypatch, tmp_path)
     assert "CudnnRNNV3" in plain_ops | {n.op for n in plain.graph.as_graph_def().node}
     path = export_saved_model(model, tmp_path / "sm")
     assert not [op for op in graph_ops(path) if "Cudnn" in op]
-    assert model.get_layer("rnn_0").use_cudnn == "auto"  # restored after the export
+    assert model.get_layer("gru_0").use_cudnn == "auto"  # restored after the export
 
 
 def test_errors_are_one_line_exit_2(exported, tmp_path, capsys):

@@ -57,16 +57,16 @@ def test_the_signature_clamps_a_gate_as_the_tracer_does_in_python(exported):
     model, tracer, loaded, tokens = exported
     where = _forget_at_step(2)
     patches = _untouched(tracer)
-    patches["rnn_0/forget"] = {"where": tf.constant(where), "value": tf.ones((1, 1, 1))}
+    patches["lstm_0/forget"] = {"where": tf.constant(where), "value": tf.ones((1, 1, 1))}
     served = loaded.intervene(tf.constant(tokens), patches)
-    outputs, traces = tracer.intervene(tokens, {"rnn_0/forget": (where, 1.0)})
+    outputs, traces = tracer.intervene(tokens, {"lstm_0/forget": (where, 1.0)})
     np.testing.assert_allclose(served["outputs"], outputs, atol=ATOL)
     for path, trace in traces.items():
         for key, value in trace.items():
             np.testing.assert_allclose(served[f"{path}/{key}"], value, atol=ATOL, err_msg=key)
-    assert np.all(served["rnn_0/forget"].numpy()[:, 2] == 1.0)
+    assert np.all(served["lstm_0/forget"].numpy()[:, 2] == 1.0)
     clean = loaded.gates(tf.constant(tokens))
-    assert not np.allclose(served["rnn_1/cell"], clean["rnn_1/cell"], atol=1e-4)  # it spread
+    assert not np.allclose(served["lstm_1/cell"], clean["lstm_1/cell"], atol=1e-4)  # it spread
     assert not np.allclose(served["outputs"], model(tokens), atol=1e-4)
     # the serving form: flat input names, one per key and part
     flat = {input_name(key, part): v for key, pair in patches.items() for part, v in pair.items()}
@@ -78,7 +78,7 @@ def test_the_signature_clamps_a_gate_as_the_tracer_does_in_python(exported):
 def test_an_all_false_mask_gives_serves_outputs(exported):
     _, tracer, loaded, tokens = exported
     patches = _untouched(tracer)
-    patches["rnn_1/cell"] = {  # full-shape arrays, only False: nothing changes
+    patches["lstm_1/cell"] = {  # full-shape arrays, only False: nothing changes
         "where": tf.zeros((BATCH, TIME, UNITS), tf.bool),
         "value": tf.fill((BATCH, TIME, UNITS), 9.0),
     }
@@ -94,9 +94,9 @@ def test_an_all_false_mask_gives_serves_outputs(exported):
     ("change", "message"),
     [
         ({"tokens": [[3, 11, 5, 1, 1, 1, 1]]}, r"token ids must be integers in \[0, 10\]"),
-        ({"where": np.ones((1, 1, UNITS + 1), bool)}, r"rnn_0_forget_where.*\(batch, time, 4\)"),
-        ({"value": np.ones((2, 1, 1), "float32")}, r"rnn_0_forget_value.*broadcastable"),
-        ({"value": np.full((1, 1, 1), np.nan, "float32")}, r"rnn_0_forget_value` must be finite"),
+        ({"where": np.ones((1, 1, UNITS + 1), bool)}, r"lstm_0_forget_where.*\(batch, time, 4\)"),
+        ({"value": np.ones((2, 1, 1), "float32")}, r"lstm_0_forget_value.*broadcastable"),
+        ({"value": np.full((1, 1, 1), np.nan, "float32")}, r"lstm_0_forget_value` must be finite"),
     ],
     ids=["id-outside-vocabulary", "where-units", "value-batch", "value-nan"],
 )
@@ -104,7 +104,7 @@ def test_a_bad_input_is_refused_with_what_is_allowed(exported, change, message):
     _, tracer, loaded, tokens = exported
     tokens = np.asarray(change.get("tokens", tokens[:1]), "int32")
     patches = _untouched(tracer)
-    patches["rnn_0/forget"] = {
+    patches["lstm_0/forget"] = {
         "where": tf.constant(change.get("where", np.ones((1, 1, 1), bool))),
         "value": tf.constant(change.get("value", np.ones((1, 1, 1), "float32"))),
     }

@@ -48,7 +48,7 @@ def hand_set_lstm(task: ContextSwitchTask):
         kernel[ID[word], c] = np.arctanh(0.5)
     kernel[ID["but"], f] = -2 * BIG
     model.get_layer("embedding").set_weights([np.eye(n_words, dtype="float32")])
-    model.get_layer("rnn_0").set_weights([kernel, np.zeros((units, 4 * units), "float32"), bias])
+    model.get_layer("lstm_0").set_weights([kernel, np.zeros((units, 4 * units), "float32"), bias])
     model.get_layer("head").set_weights([10 * np.eye(units, dtype="float32"), np.zeros(units)])
     return model
 
@@ -103,7 +103,7 @@ def test_pairs_differ_only_in_the_conjunction_and_the_gate_follows_the_word(hand
     assert set(pair[rows, test.positions["switch"]]) == {ID["but"], ID["and"]}
     np.testing.assert_array_equal(paired(pair, test.positions["switch"]), test.x)
     patcher = GatePatcher(model)
-    assert (patcher.key, patcher.keeps_at) == ("rnn_0/forget", 1.0)
+    assert (patcher.key, patcher.keeps_at) == ("lstm_0/forget", 1.0)
     forget = patcher.gate(test.x)[rows, test.positions["switch"]]  # (n, units)
     np.testing.assert_allclose(
         forget.max(-1), np.where(test.positions["is_switch"], 0, 1), atol=1e-6

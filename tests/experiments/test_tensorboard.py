@@ -25,6 +25,7 @@ from data.adding import AddingTask
 from data.context_switch import ContextSwitchTask
 from experiments.cli.config import ConfigError
 from experiments.pipeline.model import build_model
+from experiments.pipeline.model import layer_name as layer_name_of
 from experiments.tensorboard import gate_stats as gates
 from experiments.tensorboard import images as gate_plots
 from experiments.tensorboard import probe
@@ -250,9 +251,11 @@ def test_gate_summaries_of_a_run(
     real_values = val.mask.sum() * 4  # every val example is a stats example; 4 units
     memory = "forget" if "forget" in cell_gates else "update"
     sigmoid = [g for g in cell_gates if g in ("input", "forget", "output", "update", "reset")]
-    for layer_name in [f"rnn_{i}" for i in range(num_layers)]:
+    pictures = [memory, gates.RETENTION, *(g for g in cell_gates if g != memory)]
+    for layer_name in [layer_name_of(layer, i) for i in range(num_layers)]:
+        heatmap_tags = [f"heatmaps/{layer_name}/{k}_{g}" for k, g in enumerate(pictures)]
+        assert sorted(t for t in events if t.startswith(f"heatmaps/{layer_name}/")) == heatmap_tags
         expected = {f"gates/{layer_name}/{g}" for g in cell_gates}
-        expected |= {f"heatmaps/{layer_name}/{g}" for g in cell_gates}
         expected |= {f"saturation/{layer_name}", f"timescale/{layer_name}"}
         expected |= {f"saturation/{layer_name}/{g}_{side}" for g in sigmoid for side in SIDES}
         expected |= {f"context_switch/{layer_name}/{memory}_{w}" for w in ("at_but", "at_and")}
@@ -266,7 +269,7 @@ def test_gate_summaries_of_a_run(
                 assert 0.0 <= buckets[0, 0] and buckets[-1, 1] <= 1.0
             elif gate != "cell":
                 assert -1.0 <= buckets[0, 0] and buckets[-1, 1] <= 1.0
-            heatmaps = events[f"heatmaps/{layer_name}/{gate}"]
+            heatmaps = events[heatmap_tags[pictures.index(gate)]]
             assert [step for step, _ in heatmaps] == image_steps
             assert decode(heatmaps[-1][1]).shape[1] > 50
         for gate in sigmoid:
@@ -283,10 +286,11 @@ def test_gate_summaries_of_a_run(
     assert len(table.splitlines()) == 2 + 4
 
     # The context_switch scalars written at the end equal a loop over a fresh trace.
-    traced = layers.GateTracer(model)(val.x)["rnn_0"][memory].numpy()
+    first = layer_name_of(layer, 0)
+    traced = layers.GateTracer(model)(val.x)[first][memory].numpy()
     switch, flags = val.positions["switch"], val.positions["is_switch"]
     at_but = np.mean([traced[i, switch[i]].mean() for i in range(len(val)) if flags[i]])
-    written = events[f"context_switch/rnn_0/{memory}_at_but"][-1][1]
+    written = events[f"context_switch/{first}/{memory}_at_but"][-1][1]
     assert written == pytest.approx(at_but, abs=1e-5)
 
 
@@ -307,8 +311,8 @@ def test_early_stopping_gets_the_final_pictures(context_switch, tmp_path):
         context_switch, layers.GRU, tmp_path, epochs=6, before=[StopAfter(2)], every_n_epochs=1
     )
     events = read_events(log_dir)
-    assert [step for step, _ in events["gates/rnn_0/update"]] == [0, 1, 2]
-    assert [step for step, _ in events["heatmaps/rnn_0/update"]] == [2]
+    assert [step for step, _ in events["gates/gru_0/update"]] == [0, 1, 2]
+    assert [step for step, _ in events["heatmaps/gru_0/0_update"]] == [2]  # the memory gate first
 
 
 def test_loss_curves_learning_rate_and_speed(context_switch, tmp_path):
@@ -326,10 +330,11 @@ def test_feature_task_and_plain_rnn(tmp_path):
     task = AddingTask(seq_len=12, n_train=32, n_val=10, n_test=4)
     _, log_dir = train_tiny(task, layers.SimpleRNN, tmp_path, epochs=1, every_n_epochs=5)
     events = read_events(log_dir)
-    assert {"gates/rnn_0/hidden", "heatmaps/rnn_0/hidden", "probe/examples"} <= set(events)
+    assert {"gates/simple_rnn_0/hidden", "heatmaps/simple_rnn_0/0_hidden"} <= set(events)
+    assert "probe/examples" in events
     assert not any(t.startswith(("saturation/", "timescale/", "context_switch/")) for t in events)
-    assert [step for step, _ in events["gates/rnn_0/hidden"]] == [0]  # only the end
-    assert events["gates/rnn_0/hidden"][-1][1][:, 2].sum() == 10 * 12 * 4
+    assert [step for step, _ in events["gates/simple_rnn_0/hidden"]] == [0]  # only the end
+    assert events["gates/simple_rnn_0/hidden"][-1][1][:, 2].sum() == 10 * 12 * 4
     assert "markers at t=" in events["probe/examples"][-1][1].item().decode()
 
 
@@ -463,13 +468,14 @@ def test_tensorboard_serves_a_tiny_sweep(tmp_path):
         histograms = get_json(url + "data/plugin/histograms/tags")
         images = get_json(url + "data/plugin/images/tags")
         for run in runs_on_disk:
+            layer = "lstm_0" if "model=lstm" in run else "gru_0"  # named by their cell
             assert {"epoch_loss", "epoch_learning_rate"} <= set(scalars[f"{run}/tb/train"])
             assert "final/test_accuracy" in scalars[f"{run}/tb"]
-            assert "gates/rnn_0/hidden" in histograms[f"{run}/tb"]
-            assert "heatmaps/rnn_0/candidate" in images[f"{run}/tb"]
+            assert f"gates/{layer}/hidden" in histograms[f"{run}/tb"]
+            assert sorted(images[f"{run}/tb"])[0].startswith(f"heatmaps/{layer}/0_")
         lstm = next(run for run in runs_on_disk if "model=lstm" in run)
-        assert "context_switch/rnn_0/forget_at_but" in scalars[f"{lstm}/tb"]
-        assert "gates/rnn_0/forget" in histograms[f"{lstm}/tb"]
+        assert "context_switch/lstm_0/forget_at_but" in scalars[f"{lstm}/tb"]
+        assert "heatmaps/lstm_0/0_forget" in images[f"{lstm}/tb"]  # the memory gate first
         assert "results/metric_vs_seq_len" in images["."]
 
         experiment = get_json(url + "data/plugin/hparams/experiment", {"experimentName": ""})

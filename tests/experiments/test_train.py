@@ -35,12 +35,12 @@ def spec(**changes) -> TaskSpec:
 
 def test_build_model_tokens_to_logits_serves_any_length():
     model = build_model(spec(), partial(keras.layers.GRU, 5), num_layers=2, embedding_dim=6)
-    assert [layer.name for layer in model.layers if layer.name.startswith("rnn_")] == [
-        "rnn_0",
-        "rnn_1",
-    ]
-    assert model.get_layer("rnn_0").return_sequences
-    assert not model.get_layer("rnn_1").return_sequences
+    assert [layer.name for layer in model.layers if layer.name.startswith("gru_")] == [
+        "gru_0",
+        "gru_1",
+    ]  # named by their cell: a sweep's LSTM and GRU are told apart in every view
+    assert model.get_layer("gru_0").return_sequences
+    assert not model.get_layer("gru_1").return_sequences
     for length in (3, 17):
         tokens = np.random.default_rng(0).integers(1, 11, size=(2, length))
         assert model(tokens).shape == (2, 4)
@@ -54,7 +54,7 @@ def test_build_model_features_to_a_sequence_of_values():
         embedding_dim=6,
     )
     assert model(np.zeros((2, 9, 3), "float32")).shape == (2, 9, 1)
-    assert model.get_layer("rnn_0").return_sequences
+    assert model.get_layer("simple_rnn_0").return_sequences
 
 
 def test_build_model_masks_padding():

@@ -121,7 +121,9 @@ def test_runs_lists_every_run_with_layers_and_gates_but_no_vocabulary(client, lo
         assert entry["traceable"] and entry["why"] is None
         assert {"vocab", "labels"}.isdisjoint(entry["task"]) and "examples" not in entry
     assert (
-        lstm["layers"]["rnn_0"]["memory_gate"] == old["layers"]["rnn_0"]["memory_gate"] == "forget"
+        lstm["layers"]["lstm_0"]["memory_gate"]
+        == old["layers"]["lstm_0"]["memory_gate"]
+        == "forget"
     )
     assert lstm["task"]["vocab_size"] == len(load_spec().vocab) and lstm["probe"]
     assert lstm["example"]["text"].split()[lstm["example"]["marks"]["switch"][0]] in ("but", "and")
@@ -229,20 +231,20 @@ def test_a_request_reads_only_its_own_runs_description(client, monkeypatch):
     parse = summary.parse_description
     monkeypatch.setattr(summary, "parse_description", lambda raw: parsed.append(raw) or parse(raw))
     assert get(client, "trace", run=LSTM_RUN, text="alice")[0] == 200
-    assert get(client, "probe", run=ADDING_RUN, layer="rnn_1", gate="reset")[0] == 200
+    assert get(client, "probe", run=ADDING_RUN, layer="gru_1", gate="reset")[0] == 200
     assert len(parsed) == 2
     assert get(client, "trace", run="nope/tb", text="alice")[0] == 400
     assert len(parsed) == 2  # an unknown run: the runs are named by name, no description read
 
 
 def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(client, logdir):
-    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="forget")
+    status, body = get(client, "probe", run=LSTM_RUN, layer="lstm_0", gate="forget")
     assert status == 200, body
     assert body["steps"] == [0, 1]  # every_n_epochs=1, two epochs
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[*BASE, *RUNS["lstm"]])
     examples = probe.select(instantiate(cfg.data).splits()["val"], 8)
-    traced = GateTracer(load(logdir, "lstm"))(examples.x)["rnn_0"]["forget"].numpy()
+    traced = GateTracer(load(logdir, "lstm"))(examples.x)["lstm_0"]["forget"].numpy()
     lengths = [gate_stats.real_length(row) for row in probe.full_mask(examples.x)]
     last = body["values"][-1]
     assert len(last) == summary.PROBE_EXAMPLES
@@ -250,10 +252,10 @@ def test_probe_holds_the_logged_epochs_and_the_last_equals_the_trained_model(cli
         np.testing.assert_allclose(np.asarray(values), traced[i, : lengths[i]], atol=2e-6)
     assert not np.allclose(body["values"][0][0], last[0], atol=1e-4)  # training changed it
     assert body["predictions"][-1][0]["top"][0]["label"] in load_spec().labels
-    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="update")
+    status, body = get(client, "probe", run=LSTM_RUN, layer="lstm_0", gate="update")
     assert (
         status == 400
-        and "unknown layer/gate 'rnn_0'/'update'; the run has rnn_0: " in body["error"]
+        and "unknown layer/gate 'lstm_0'/'update'; the run has lstm_0: " in body["error"]
     )
 
 
@@ -264,14 +266,14 @@ def test_a_run_without_a_saved_model_still_shows_its_logged_probe(logdir, tmp_pa
     assert [(r["run"], r["traceable"]) for r in body["runs"]] == [(LSTM_RUN, False)]
     status, body = get(client, "trace", run=LSTM_RUN, text=SENTENCE)
     assert status == 400 and "has no exported SavedModel" in body["error"]
-    status, body = get(client, "probe", run=LSTM_RUN, layer="rnn_0", gate="input")
+    status, body = get(client, "probe", run=LSTM_RUN, layer="lstm_0", gate="input")
     assert status == 200 and body["steps"] == [0, 1]
 
 
 def sentence_gates(logdir: Path, words: list[str]) -> dict:
     """`GateTracer`'s gates of the trained LSTM on `words` (context_switch's ids)."""
     x = np.array([[ID[w] for w in words]], np.int32)
-    return {k: v.numpy()[0] for k, v in GateTracer(load(logdir, "lstm"))(x)["rnn_0"].items()}
+    return {k: v.numpy()[0] for k, v in GateTracer(load(logdir, "lstm"))(x)["lstm_0"].items()}
 
 
 def test_a_saved_model_alone_is_traced_from_token_ids_and_has_no_probe(client, logdir):
@@ -281,7 +283,7 @@ def test_a_saved_model_alone_is_traced_from_token_ids_and_has_no_probe(client, l
     assert status == 200, body
     assert body["tokens"] == ids.split() and body["unknown"] == []
     for gate, value in sentence_gates(logdir, words).items():
-        np.testing.assert_allclose(body["gates"]["rnn_0"][gate], value, atol=2e-6, err_msg=gate)
+        np.testing.assert_allclose(body["gates"]["lstm_0"][gate], value, atol=2e-6, err_msg=gate)
     status, body = get(client, "trace", run=OLD_RUN, text="7 likes 8")
     assert status == 400 and "not token ids: 'likes'. This run has no vocabulary" in body["error"]
     status, body = get(client, "trace", run=OLD_RUN, text="7 2 999")
@@ -289,7 +291,7 @@ def test_a_saved_model_alone_is_traced_from_token_ids_and_has_no_probe(client, l
         f"run '{OLD_RUN}': the model refused the input: "
     )
     assert f"token ids must be integers in [0, {len(load_spec().vocab) - 1}]" in body["error"]
-    status, body = get(client, "probe", run=OLD_RUN, layer="rnn_0", gate="forget")
+    status, body = get(client, "probe", run=OLD_RUN, layer="lstm_0", gate="forget")
     assert status == 400 and f"run '{OLD_RUN}' has no logged probe" in body["error"]
 
 
@@ -307,7 +309,7 @@ def test_a_runs_own_tokenisation_and_unknown_words_are_read_as_training_did(logd
     assert status == 200, body
     assert body["tokens"] == [*SENTENCE.split()[:-1], "<unk>"] and body["unknown"] == ["xyz"]
     for gate, value in sentence_gates(logdir, SENTENCE.split()).items():
-        np.testing.assert_allclose(body["gates"]["rnn_0"][gate], value, atol=2e-6, err_msg=gate)
+        np.testing.assert_allclose(body["gates"]["lstm_0"][gate], value, atol=2e-6, err_msg=gate)
     status, body = get(client, "runs")
     assert body["runs"][0]["task"]["vocab_size"] == len(vocab)
 
@@ -337,7 +339,7 @@ def test_a_saved_model_that_does_not_load_answers_503_and_the_others_still_work(
         assert "saved_model does not load: " in body["error"]
     assert loads == [tmp_path.resolve() / "broken" / "saved_model"]
     assert get(client, "trace", run="fine", values="[[0.5, 1]]")[0] == 200
-    status, body = get(client, "probe", run="logged/tb", layer="rnn_0", gate="forget")
+    status, body = get(client, "probe", run="logged/tb", layer="lstm_0", gate="forget")
     assert status == 200 and body["steps"] == [0, 1]
 
 
@@ -599,7 +601,7 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
 
     words = SENTENCE.split()
     model = load(logdir, "lstm")
-    forget = GateTracer(model)(np.array([[ID[w] for w in words]], np.int32))["rnn_0"]["forget"]
+    forget = GateTracer(model)(np.array([[ID[w] for w in words]], np.int32))["lstm_0"]["forget"]
     forget = forget.numpy()[0]  # (time, units)
     best = load_spec().labels[int(np.argmax(model(np.array([[ID[w] for w in words]]))))]
     with tensorboard_here(logdir) as url, sync_playwright() as playwright:

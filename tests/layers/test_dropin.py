@@ -558,7 +558,7 @@ def test_export_of_our_layers_has_no_cudnn_ops(fake_gpu, tmp_path):
         assert "CudnnRNNV3" in _graph_ops(model, spec)
         path = export_saved_model(model, tmp_path / cls.__name__)
         assert not [op for op in graph_ops(path) if "Cudnn" in op]
-        assert model.get_layer("rnn_0").use_cudnn == "auto"
+        assert model.get_layer(f"{cls.__name__.lower()}_0").use_cudnn == "auto"
 
 
 @pytest.mark.skipif(not HAS_GPU, reason="cuDNN needs a GPU")

@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 
 import layers
 from experiments.export.saved_model import export_saved_model
+from experiments.pipeline.model import layer_name
 from experiments.tensorboard import images as gate_plots
 from experiments.tensorboard.callback import GateTensorBoard
 from tests import numpy_zoo
@@ -399,9 +400,14 @@ def test_zoo_sweep_trains_and_shows_each_cells_gates(tmp_path):
         cls, options, _ = ZOO[name]
         gate_names = cls(UNITS, **options).cell.gate_names
         events = read_events(run_dir / "tb")
-        heatmaps = {t.split("/")[-1] for t in events if t.startswith("heatmaps/rnn_0/")}
-        assert heatmaps == {*gate_names, "retention"}
-        scalars = {t for t in events if t.startswith("context_switch/rnn_0/retention_")}
+        layer = layer_name(functools.partial(cls), 0)  # named by its class (mgu: gru_0)
+        heatmaps = sorted(t for t in events if t.startswith(f"heatmaps/{layer}/"))
+        assert [t.split("/")[-1].split("_", 1)[1] for t in heatmaps[:2]] == [
+            cls(UNITS, **options).cell.retention_gate,  # the memory gate first
+            "retention",
+        ]
+        assert {t.split("/")[-1].split("_", 1)[1] for t in heatmaps} == {*gate_names, "retention"}
+        scalars = {t for t in events if t.startswith(f"context_switch/{layer}/retention_")}
         assert len(scalars) == 4
 
 
