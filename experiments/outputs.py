@@ -17,6 +17,9 @@ TENSORBOARD = "tb"
 BACKUP = "backup"  # the last completed epoch's checkpoint while a run trains (resume.py)
 FINISHED = "finished"  # inside BACKUP: the weights, epochs and seconds once `fit` has ended
 SAVED_MODEL = "saved_model"
+# Inside SAVED_MODEL, written by the exporter for the explorer: each layer's gates in its cell's
+# order, the cell's memory gate and what each gate means (TF Serving ignores assets.extra/).
+GATES_DESCRIPTION = "assets.extra/gatelab_gates.json"
 PREPROCESSING = "preprocessing.json"  # vocabulary or feature statistics of a run on your own data
 SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback before they start
 PROGRESS = "progress.log"  # one line per finished job, tagged with the sweep that launched it

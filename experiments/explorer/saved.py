@@ -38,6 +38,7 @@ MAX_SIGNATURE_BYTES = 1 << 24  # a model's signatures take kilobytes
 MAX_JSON_BYTES = {  # a run's own files, read at most this large
     outputs.METRICS: 1 << 20,  # a few dozen numbers
     outputs.PREPROCESSING: 1 << 26,  # a vocabulary: a million tokens take about 10 MiB
+    outputs.GATES_DESCRIPTION: 1 << 20,  # a few gates per layer
 }
 GATE_ORDER = (  # as the cells trace them (the sLSTM's states and retention before `hidden`)
     *("input", "forget", "update", "reset", "candidate", "output", "cell"),
@@ -287,12 +288,54 @@ def _task(folder: Path, root: Path) -> dict[str, Any]:
     }
 
 
+def declared_layers(folder: Path, root: Path) -> dict[str, dict[str, Any]]:
+    """What the exporter wrote beside the SavedModel from the cells (`outputs.GATES_DESCRIPTION`:
+    per layer its gates in the cell's order and its memory gate), `{}` for a SavedModel
+    exported before it existed or a description of another shape."""
+    try:
+        declared = read_json(folder / outputs.SAVED_MODEL, outputs.GATES_DESCRIPTION, root)
+    except SavedModelError:
+        return {}
+    layers = declared.get("layers") if isinstance(declared, dict) else None
+    if not isinstance(layers, dict):
+        return {}
+    return {
+        path: layer
+        for path, layer in layers.items()
+        if isinstance(layer, dict)
+        and isinstance(layer.get("gates"), list)
+        and isinstance(layer.get("memory_gate"), str | None)
+    }
+
+
+def _layer(gates: list[str], declared: dict[str, Any] | None) -> dict[str, Any]:
+    """One layer of a description: its gates in the cell's order and its memory gate, as the
+    exporter declared them, else (an older export) by the known gate names."""
+    if declared is None:
+        return {
+            "cell": None,
+            "gates": gates,
+            "memory_gate": next((g for g in MEMORY_GATES if g in gates), None),
+        }
+    order = [g for g in declared["gates"] if g in gates]
+    memory = declared["memory_gate"] if declared["memory_gate"] in gates else None
+    if memory is None and "retention" in gates:
+        memory = "retention"
+    return {
+        "cell": declared.get("cell"),
+        "gates": order + [g for g in gates if g not in order],
+        "memory_gate": memory,
+    }
+
+
 def describe(folder: Path, root: Path) -> dict[str, Any]:
     """A run description (as `summary.run_description`, without probe examples) of the
     SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable. A layer's
-    `memory_gate` (the gate the page opens on): the sLSTM's `retention`, else `forget` or
-    `update`, as `RecurrentCell.retention_gate` names them."""
+    gates and `memory_gate` (the gate the page opens on) are what the exporter declared from
+    the cell (`declared_layers`); for an older export, the sLSTM's `retention`, else `forget`
+    or `update`, as `RecurrentCell.retention_gate` names them."""
     api = interface(folder / outputs.SAVED_MODEL / PB)
+    declared = declared_layers(folder, root)
     tokens = rule(folder, root) if api["input_kind"] == "tokens" else None
     vocab = tokens["vocab"] if tokens else None
     return {
@@ -306,12 +349,7 @@ def describe(folder: Path, root: Path) -> dict[str, Any]:
             "characters": bool(tokens) and tokens["tokens"] == "char",
         },
         "layers": {
-            layer: {
-                "cell": None,
-                "gates": gates,
-                "memory_gate": next((g for g in MEMORY_GATES if g in gates), None),
-            }
-            for layer, gates in api["layers"].items()
+            layer: _layer(gates, declared.get(layer)) for layer, gates in api["layers"].items()
         },
         "examples": [],
     }

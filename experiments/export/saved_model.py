@@ -48,7 +48,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from experiments import outputs
 
@@ -203,9 +203,28 @@ def _ordinary_permissions(root: Path) -> None:
             os.chmod(Path(folder, name), 0o666 & ~umask)
 
 
-def _write_atomically(archive, target: Path) -> None:
+def gates_description(tracer: Any) -> dict[str, Any]:
+    """What the explorer reads beside the SavedModel (`outputs.GATES_DESCRIPTION`), from the
+    cells themselves: per layer path its cell, its traced keys in the cell's order, its memory
+    gate (`retention_gate`, kept at `retention_keeps_at`) and each key's meaning and bounds."""
+    layers = {}
+    for path, cell in tracer.cells.items():
+        infos = {gate: cell.gate_info(gate) for gate in cell.gate_names}
+        layers[path] = {
+            "cell": type(cell).__name__,
+            "gates": list(cell.gate_names),
+            "memory_gate": cell.retention_gate,
+            "keeps_at": cell.retention_keeps_at,
+            "meanings": {gate: info.meaning for gate, info in infos.items()},
+            "bounds": {gate: info.bounds for gate, info in infos.items()},
+        }
+    return {"version": 1, "layers": layers}
+
+
+def _write_atomically(archive, target: Path, extras: dict[str, Any] | None = None) -> None:
     """Write into a sibling temporary folder, then swap it in: a reader (TF Serving polls the
-    version folders) never sees half a SavedModel."""
+    version folders) never sees half a SavedModel. `extras`: relative path → JSON value, written
+    into the folder with the SavedModel."""
     if target.exists() and any(target.iterdir()) and not (target / "saved_model.pb").exists():
         raise ValueError(
             f"Refusing to overwrite {target}: it exists and is not a SavedModel; choose another "
@@ -224,6 +243,9 @@ def _write_atomically(archive, target: Path) -> None:
             raise OSError(
                 errno.EIO, f"TensorFlow could not write: {exc.message}", str(tmp)
             ) from exc
+        for name, value in (extras or {}).items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(json.dumps(value, indent=1))
         _ordinary_permissions(tmp)
         if target.exists():
             shutil.rmtree(target)
@@ -292,7 +314,7 @@ def export_saved_model(
 
             add_raw_endpoint(archive, model, preprocessing)
         # ExportArchive points `serving_default` at the first endpoint (`serve`) on its own.
-        _write_atomically(archive, target)
+        _write_atomically(archive, target, {outputs.GATES_DESCRIPTION: gates_description(tracer)})
     log.info(
         "SavedModel written to %s (endpoints: %s, %s, %s)", target, SERVE, SERVING_DEFAULT, GATES
     )
