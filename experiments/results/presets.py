@@ -412,7 +412,7 @@ GATE_PATCHING = Preset(
     ),
     claims=(
         Claim(
-            "Holding the memory gate at keep at “but” brings back the first subject's food",
+            "Clamping the memory gate at keep at “but” brings back the first subject's food",
             TUTORIAL,
             "for lstm (forget = 1) and gru (update z = 1), at each length, the share of switch "
             "sentences answered with the first subject's food rises by more than 0.1 over the "
@@ -422,7 +422,7 @@ GATE_PATCHING = Preset(
             ),
         ),
         Claim(
-            "Holding it at forget at “and” loses the first subject's food",
+            "Clamping it at forget at “and” loses the first subject's food",
             TUTORIAL,
             "for lstm and gru, at each length, the share of keep sentences no longer answered "
             "with the first subject's food rises by more than 0.1 over the unclamped share "
