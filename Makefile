@@ -45,10 +45,18 @@ sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, the
 RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_digits repro_text \
 	repro_adding repro_copy gate_ablation gate_patching
 
+# The presets with time claims: CPU seconds per epoch of each of their models, interleaved in one
+# process (experiments/bench/epoch_time.py) into outputs/timing/<preset>.csv; sweep times are
+# machine load and never judged. The claims compare the GRU with the LSTM.
+TIMED_PRESETS := context_switch_seeds repro_adding
+
 results: $(STAMP) ## every reproduction preset (hours on 2 cores; resumes), then docs/RESULTS.md
 	@for p in $(RESULTS_PRESETS); do \
 		$(PY) -m experiments.train experiment=$$p hydra.sweep.dir=outputs/sweeps/$$p; \
 		rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
+	done
+	@for p in $(TIMED_PRESETS); do \
+		$(PY) -m experiments.bench.epoch_time experiment=$$p model=lstm,gru --repeats 6 || exit $$?; \
 	done
 	$(PY) -m experiments.results
 
