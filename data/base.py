@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,15 @@ class Task:
         """A label per time step of examples `rows` of `split` (one list per example) for
         feature tasks whose steps have names (a table's time column), or None: token tasks are
         labelled by their vocabulary, other steps by their number."""
+        return None
+
+    def tutorial(self) -> dict[str, Any] | None:
+        """What the gate explorer opens a run of this task with, or None (the default: the
+        first probe example): `text`, a sentence in the task's own words (in distribution),
+        `contrast`, the same sentence that keeps its subject (or None), `hint`, one line on
+        what to try next, and `facts`, what the run was trained on that the page shows and
+        checks typed sentences against (context_switch: `favourite`, name → food, and
+        `filler`, the number of filler words). Plain JSON types only."""
         return None
 
     def gate_means(self, values: np.ndarray, mask: np.ndarray, split: Split) -> dict[str, float]:

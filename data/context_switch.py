@@ -206,6 +206,27 @@ class ContextSwitchTask(Task):
             "accuracy_last_name": last_name,
         }
 
+    def tutorial(self) -> dict:
+        """The tutorial's sentence in this task's words: "alice likes fav(alice) but bob
+        <filler x seq_len> likes ___" (-> fav(bob)), neutral filler words in a fixed order, and
+        its keep twin with "and ... also"; the favourite table and the filler length."""
+        first, second = NAMES[0], NAMES[1]
+        food = FOODS[self.favourite[0]]
+        filler = " ".join(FILLER[i % len(FILLER)] for i in range(self.seq_len))
+        return {
+            "text": f"{first} likes {food} but {second} {filler} likes ___",
+            "contrast": f"{first} likes {food} and {filler} also likes ___",
+            "hint": (
+                f'Next: replace "but {second}" with "and" and put "also" before "likes": the '
+                f'forget gate stays open at "and" and the answer becomes {first}\'s food; '
+                "or try other names from the table."
+            ),
+            "facts": {
+                "favourite": {name: FOODS[self.favourite[i]] for i, name in enumerate(NAMES)},
+                "filler": self.seq_len,
+            },
+        }
+
     def gate_means(
         self, values: np.ndarray, mask: np.ndarray, split: Split
     ) -> dict[str, float]:

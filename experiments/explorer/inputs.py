@@ -24,6 +24,7 @@ TOP_CLASSES = 5
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 UNK = "<unk>"  # data.own.UNK: id 1 of a vocabulary built from one's own data
 VISIBLE = {"\n": "⏎", " ": "␣", "\t": "⇥"}  # whitespace tokens shown as signs
+SWITCH_WORDS = {"but": 2, "and": 1}  # context_switch: the words before the filler ("but bob")
 
 
 class InputError(ValueError):
@@ -113,6 +114,47 @@ def encode_text(task: dict[str, Any], text: str) -> tuple[np.ndarray, list[str],
         raise InputError(f"not in the run's vocabulary: {listed}. Allowed {unit}s: {allowed}")
     x = np.array([[ids.get(t, 1) for t in tokens]], dtype=np.int32)
     return x, [visible(t) if t in ids else UNK for t in tokens], unknown
+
+
+def notes(task: dict[str, Any], tokens: list[str]) -> list[str]:
+    """Where typed tokens leave what the run was trained on, by its task's facts
+    (`Task.tutorial`): a first food that is not the first name's favourite (`favourite`), and
+    another number of filler words than `filler` between the switch ("but <name>" / "and") and
+    "[also] likes ___" (context_switch's sentence shape). Empty when the sentence is in
+    distribution or the task states no facts; the page shows each note beside the answer."""
+    facts = (task.get("tutorial") or {}).get("facts") or {}
+    found = []
+    favourite = facts.get("favourite") or {}
+    names = [i for i, t in enumerate(tokens) if t in favourite]
+    foods = [i for i, t in enumerate(tokens) if t in favourite.values()]
+    if names and foods and foods[0] > names[0]:
+        name, food = tokens[names[0]], tokens[foods[0]]
+        if favourite[name] != food:
+            found.append(
+                f"{name}'s favourite food is {favourite[name]} in this run (the table): it never "
+                f'saw "{name} likes {food}" (a training sentence\'s first food is always its first '
+                "name's favourite), so its answer to this sentence tells little"
+            )
+    filler = facts.get("filler")
+    if filler is None:
+        return found
+    switch = next((i for i, t in enumerate(tokens) if t in SWITCH_WORDS), None)
+    blank = max((i for i, t in enumerate(tokens) if t == "likes"), default=-1)
+    if switch is None or blank < switch:
+        found.append(
+            f'no "but <name>" or "and" before "likes ___": every training sentence has one, then '
+            f"{filler} filler words"
+        )
+        return found
+    start = switch + SWITCH_WORDS[tokens[switch]]
+    words = blank - start - (tokens[blank - 1] == "also")
+    if words != filler:
+        found.append(
+            f'{words} words between "{" ".join(tokens[switch:start])}" and "likes": this run was '
+            f"trained with exactly {filler} filler words there, so a longer or shorter gap is "
+            "outside what it learnt"
+        )
+    return found
 
 
 def vocabulary(task: dict[str, Any], start: str, count: str) -> dict[str, Any]:

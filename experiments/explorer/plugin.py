@@ -6,11 +6,14 @@ person can fix, 503 for a run whose SavedModel does not load):
 - `runs`: every run to explore: those that logged the explorer's data (`summary`), then every
   folder under the logdir with an exported SavedModel that has the `gates` signature, or one
   that cannot be read at all (truncated, garbage; `saved`), each with its model, data, seq_len,
-  layers and gates, task (input kind, output, vocabulary size), one example input, whether it
-  can be traced (`traceable`, else `why`) and whether it has a logged probe (`probe`). No
-  vocabulary: `vocab` serves it a page at a time.
+  layers and gates, task (input kind, output, vocabulary size, and the task's `tutorial`: the
+  sentence the page opens with, a hint, the facts it was trained on), one example input,
+  whether it can be traced (`traceable`, else `why`) and whether it has a logged probe
+  (`probe`); and `default`, the run the page opens on (`default_run`: the LSTM at the shortest
+  length). No vocabulary: `vocab` serves it a page at a time.
 - `trace?run=R&text=...` (token tasks) or `trace?run=R&values=[[...]]` (feature tasks): the
-  tokens as read, the prediction and every gate as `(time, units)`, from the run's SavedModel.
+  tokens as read, the prediction and every gate as `(time, units)`, from the run's SavedModel,
+  and `notes`: where the sentence leaves what the run was trained on (`inputs.notes`).
 - `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
   (epoch), with the prediction at each step; works without a SavedModel.
 - `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
@@ -55,6 +58,26 @@ NO_RUNS = (
     "no run logged the explorer's data and no folder holds an exported "
     f"{outputs.SAVED_MODEL}/ with the `gates` signature"
 )
+
+
+def default_run(listing: list[dict[str, Any]]) -> str | None:
+    """The run the page opens on: where the tutorial is, the LSTM (our `lstm`, else any LSTM)
+    at the shortest length among the traceable runs, those that logged a tutorial sentence
+    first; else the first traceable run, else the first run; None without runs."""
+    if not listing:
+        return None
+
+    def rank(entry: dict[str, Any]) -> tuple:
+        model = str(entry.get("model") or "").lower()
+        seq_len = entry.get("seq_len")
+        return (
+            not entry["traceable"],
+            entry["task"].get("tutorial") is None,
+            (model != "lstm", "lstm" not in model),
+            seq_len if isinstance(seq_len, int) else float("inf"),
+        )
+
+    return min(listing, key=rank)["run"]  # min keeps the listing's order among equals
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -282,7 +305,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
     @wrappers.Request.application
     def _serve_runs(self, request: wrappers.Request) -> wrappers.Response:
         listing = [self.public(entry) for entry in self.runs(request).values()]
-        return self._respond(request, {"runs": listing, "max_steps": inputs.MAX_STEPS})
+        body = {"runs": listing, "default": default_run(listing), "max_steps": inputs.MAX_STEPS}
+        return self._respond(request, body)
 
     @wrappers.Request.application
     def _serve_trace(self, request: wrappers.Request) -> wrappers.Response:
@@ -336,6 +360,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             "unknown": unknown,
             "input": x[0].tolist() if task["input_kind"] == "features" else None,
             "prediction": inputs.prediction(task, y),
+            "notes": inputs.notes(task, tokens),
             "gates": {
                 layer: {g: _rounded(v) for g, v in lg.items()} for layer, lg in gates.items()
             },

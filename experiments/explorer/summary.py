@@ -81,9 +81,11 @@ def run_description(
     gates: Mapping[str, list[str]],
     examples: Split,
     step_labels: list[list[str]] | None = None,
+    tutorial: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON the plugin lists a run by (`RUN_TAG`); `cells` are `GateTracer.cells`,
-    `step_labels` a label per step of each example (`Task.step_labels`) or None."""
+    `step_labels` a label per step of each example (`Task.step_labels`) or None, `tutorial`
+    the task's `Task.tutorial()` (the sentence the page opens with, its facts) or None."""
     mask = probe.full_mask(examples.x)
     return {
         "version": VERSION,
@@ -97,6 +99,7 @@ def run_description(
             "vocab": None if spec.vocab is None else list(spec.vocab),
             "labels": None if spec.labels is None else list(spec.labels),
             "characters": spec.input_kind == "tokens" and probe.is_character_vocab(spec),
+            "tutorial": tutorial,
         },
         "layers": {
             layer: {
@@ -127,6 +130,7 @@ def write_probe(
     offset: int,
     y_pred,
     step_labels: list[list[str]] | None = None,
+    tutorial: dict[str, Any] | None = None,
 ) -> None:
     """Write the run description and the first `PROBE_EXAMPLES` probe examples' gates and outputs
     at the default writer's step (inside `GateLogger.log`).
@@ -137,6 +141,7 @@ def write_probe(
         traced: `{layer: {gate: (offset + n, time, units)}}`, the probe examples from `offset`.
         y_pred: the model's outputs on the probe examples, `(n, ...)`.
         step_labels: a label per step of each probe example (`Task.step_labels`), or None.
+        tutorial: the task's `Task.tutorial()`, or None.
     """
     import tensorflow as tf
 
@@ -145,7 +150,7 @@ def write_probe(
     time = max(gate_stats.real_length(row) for row in probe.full_mask(shown.x))
     gates = {layer: list(values) for layer, values in traced.items()}
     labels = None if step_labels is None else step_labels[:k]
-    description = run_description(spec, tracer.cells, gates, shown, labels)
+    description = run_description(spec, tracer.cells, gates, shown, labels, tutorial)
     tf.summary.write(RUN_TAG, json.dumps(description), metadata=_metadata("gate explorer run"))
     for layer, values in traced.items():
         for gate, v in values.items():
@@ -186,7 +191,27 @@ def _is_description(record: Any) -> bool:
         isinstance(e, dict) and isinstance(e.get("length"), int) and e["length"] >= 0
         for e in examples
     )
-    return task_ok and layers_ok and examples_ok
+    return task_ok and layers_ok and examples_ok and _is_tutorial(task.get("tutorial"))
+
+
+def _is_tutorial(tutorial: Any) -> bool:
+    """None, or a `Task.tutorial()` of the types the plugin reads (`text`, `hint`, `contrast`:
+    strings; `facts`: `favourite` name → food, `filler` a whole number, each optional)."""
+    if tutorial is None:
+        return True
+    if not isinstance(tutorial, dict) or not isinstance(tutorial.get("text"), str):
+        return False
+    facts = tutorial.get("facts", {})
+    if not isinstance(facts, dict):
+        return False
+    favourite, filler = facts.get("favourite") or {}, facts.get("filler")
+    return (
+        isinstance(tutorial.get("hint", ""), str)
+        and isinstance(tutorial.get("contrast") or "", str)
+        and isinstance(favourite, dict)
+        and all(isinstance(v, str) for v in favourite.values())
+        and (filler is None or (isinstance(filler, int) and not isinstance(filler, bool)))
+    )
 
 
 def parse_description(raw: bytes | str) -> dict[str, Any] | None:

@@ -330,7 +330,14 @@ class GateLogger(GateTensorBoard):
         )
         n, y_pred = len(self.stats), self._y_pred
         explorer_summary.write_probe(
-            self._tracer, self.spec, self.examples, traced, n, y_pred, self._step_labels
+            self._tracer,
+            self.spec,
+            self.examples,
+            traced,
+            n,
+            y_pred,
+            self._step_labels,
+            self._task.tutorial(),  # the sentence the explorer opens with, and its facts
         )
 
     def _caption(self, i: int) -> str:

@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from tensorboard import default, program
 
 from data.base import Split
-from data.context_switch import ID, ContextSwitchTask
+from data.context_switch import ID, NAMES, ContextSwitchTask
 from data.text import TextTask
 from data.text import encode as text_encode
 from experiments.bench import explorer as timing
@@ -30,7 +30,7 @@ from experiments.cli.config import register_schemas
 from experiments.explorer import cache as models
 from experiments.explorer import inputs, saved, summary
 from experiments.explorer.cache import ModelCache, TracedModel
-from experiments.explorer.plugin import STATIC, GateExplorerPlugin
+from experiments.explorer.plugin import STATIC, GateExplorerPlugin, default_run
 from experiments.tensorboard import gate_stats, probe
 from experiments.train import train
 from layers import GateTracer
@@ -629,7 +629,9 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         frame.locator("#reload").click()  # what was typed stays
         expect(frame.locator("#input")).to_have_value(SENTENCE)
         expect(frame.locator("#strip .word")).to_have_text(words)
-        frame.locator("#heatmap").hover(position={"x": 1, "y": 1})
+        first = frame.locator("#strip .token").first.bounding_box()
+        canvas = frame.locator("#heatmap").bounding_box()  # its column 0 is under the first word
+        frame.locator("#heatmap").hover(position={"x": first["x"] - canvas["x"] + 2, "y": 1})
         readout = frame.locator("#readout").inner_text()
         assert readout.startswith("unit 3, t=0 “alice”: "), readout
         assert abs(float(readout.split(": ")[1]) - forget[0, 3]) < 2e-6
@@ -645,4 +647,188 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         frame.locator("#input").fill(" ".join(str(ID[w]) for w in words))
         frame.locator("#trace").click()
         expect(frame.locator("#strip .word")).to_have_text([str(ID[w]) for w in words])
+        browser.close()
+
+
+# ---------------------------------------------------------------- where the tutorial is ------
+
+TUTORIAL = ["data.seq_len=4", "data.n_train=2000", "data.n_val=200", "data.n_test=200"]
+TUTORIAL += ["model=lstm", "model.units=16", "trainer.epochs=6", "logger.every_n_epochs=0"]
+
+
+def tiny_task(**changes) -> ContextSwitchTask:
+    return ContextSwitchTask(
+        **({"seq_len": 5, "n_train": 200, "n_val": 50, "n_test": 50} | changes)
+    )
+
+
+@pytest.fixture(scope="module")
+def tutorial_logdir(tmp_path_factory, logdir) -> Path:
+    """A logdir where the tutorial's claim holds: `trained/`, an LSTM trained until it answers
+    context_switch (seed 0; the forget gate near 0.01 at "but" and 0.96 at "and", also for
+    seeds 1-3), at 4 filler words, the shortest length here; `tiny/`, a copy of the module's
+    2-epoch LSTM at 5 (a second LSTM run the page must not open on); `adding/`, the GRUs."""
+    root = tmp_path_factory.mktemp("tutorial")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[*BASE, *TUTORIAL, f"output_dir={root / 'trained'}"])
+    assert train(cfg)["status"] == "ok"
+    shutil.copytree(logdir / "lstm", root / "tiny")
+    shutil.copytree(logdir / "adding", root / "adding")
+    return root
+
+
+def test_the_listing_opens_on_the_lstm_at_the_shortest_length(client):
+    status, body = get(client, "runs")
+    assert status == 200 and body["default"] == LSTM_RUN
+    runs = [
+        {"run": f"{model}@{n}", "model": model, "seq_len": n, "traceable": True, "task": task}
+        for model, n, task in [
+            ("gru", 10, {"tutorial": {}}),
+            ("lstm", 80, {"tutorial": {}}),
+            ("lstm", 10, {"tutorial": {}}),
+            ("rnn", 10, {"tutorial": {}}),
+            ("keras_lstm", 5, {"tutorial": {}}),
+            ("lstm", 5, {}),  # no tutorial sentence logged (a SavedModel alone)
+        ]
+    ]
+    assert default_run(runs) == "lstm@10"
+    runs[2]["traceable"] = False
+    assert default_run(runs) == "lstm@80"  # our LSTM, the tutorial's, before Keras's
+    runs[1]["traceable"] = False
+    assert default_run(runs) == "keras_lstm@5"  # an LSTM still, before the GRU
+    assert default_run([]) is None
+
+
+def test_a_run_lists_its_tutorial_sentence_favourites_and_filler(client):
+    _, body = get(client, "runs")
+    lstm = next(r for r in body["runs"] if r["run"] == LSTM_RUN)
+    task = tiny_task()
+    tutorial = lstm["task"]["tutorial"]
+    assert tutorial == task.tutorial()
+    favourite = {name: task.spec.labels[task.favourite[i]] for i, name in enumerate(NAMES)}
+    assert tutorial["facts"] == {"favourite": favourite, "filler": 5}
+    words = tutorial["text"].split()
+    assert words[:5] == ["alice", "likes", favourite["alice"], "but", "bob"]
+    assert len(words) == 5 + 5 + 2 and words[-2:] == ["likes", "___"]
+    assert next(r for r in body["runs"] if r["run"] == ADDING_RUN)["task"]["tutorial"] is None
+    status, vocab = get(client, "vocab", run=LSTM_RUN, start=0, count=300)
+    assert status == 200 and set(words) <= set(vocab["tokens"])
+
+
+@pytest.mark.parametrize(
+    "change, note",
+    [
+        (None, None),
+        ("contrast", None),
+        ("food", "alice's favourite food is {alice} in this run (the table): it never saw"),
+        ("fewer", '3 words between "but bob" and "likes": this run was trained with exactly 5'),
+        ("more", '7 words between "and" and "likes": this run was trained with exactly 5'),
+        ("no switch", 'no "but <name>" or "and" before "likes ___"'),
+    ],
+)
+def test_a_sentence_outside_the_training_gets_a_note(client, change, note):
+    tutorial = tiny_task().tutorial()
+    favourite = tutorial["facts"]["favourite"]
+    words = tutorial["text"].split()
+    other = next(f for f in favourite.values() if f != favourite["alice"])
+    text = {
+        None: tutorial["text"],
+        "contrast": tutorial["contrast"],
+        "food": " ".join([*words[:2], other, *words[3:]]),
+        "fewer": " ".join([*words[:5], *words[5:8], "likes", "___"]),
+        "more": tutorial["contrast"].replace(" also ", " very long also "),
+        "no switch": f"alice likes {favourite['alice']} likes ___",
+    }[change]
+    status, body = get(client, "trace", run=LSTM_RUN, text=text)
+    assert status == 200, body
+    if note is None:
+        assert body["notes"] == []
+    else:
+        assert len(body["notes"]) == 1 and note.format(**favourite) in body["notes"][0]
+
+
+def test_a_description_with_a_malformed_tutorial_is_not_listed():
+    spec = tiny_task().spec
+    examples = Split(np.full((1, 3), 5, np.int32), np.zeros(1, np.int32))
+    good = summary.run_description(spec, {}, {}, examples, tutorial=tiny_task().tutorial())
+    assert summary.parse_description(json.dumps(good)) == good
+    for bad in ({"text": 3}, {"text": "a", "facts": {"filler": "5"}}, {"text": "a", "facts": []}):
+        good["task"]["tutorial"] = bad
+        assert summary.parse_description(json.dumps(good)) is None, bad
+
+
+def chips_and_ticks(frame) -> tuple[list, list, dict]:
+    """The word chips' and the heatmap's x-axis ticks' boxes, and the heatmap's box."""
+    chips = frame.locator("#strip .token").evaluate_all(
+        "cs => cs.map(c => { const b = c.getBoundingClientRect(); return [b.left, b.right]; })"
+    )
+    ticks = frame.locator("#heatmap-x .tick").evaluate_all(
+        "ts => ts.map(t => { const b = t.getBoundingClientRect();"
+        " return [Number(t.dataset.step), (b.left + b.right) / 2]; })"
+    )
+    return chips, ticks, frame.locator("#heatmap").bounding_box()
+
+
+def test_the_page_opens_on_the_tutorials_sentence_and_the_forget_gate_drops_at_but(
+    tutorial_logdir,
+):
+    """The page's own default sentence, typed: the right food, and the LSTM's forget gate (mean
+    of its units) at "but" below its value at "and" in the sentence that keeps its subject."""
+    browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    from docs.screenshots import launch
+
+    tutorial = ContextSwitchTask(seq_len=4, n_train=2000, n_val=200, n_test=200).tutorial()
+    favourite = tutorial["facts"]["favourite"]
+    with tensorboard_here(tutorial_logdir) as url, sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(f"{url}#gate_explorer")
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("#strip .token").first).to_be_visible(timeout=60_000)
+        expect(frame.locator("#run")).to_have_value("trained/tb")  # not tiny/ (5 words) or GRUs
+        expect(frame.locator("#layer")).to_have_value("lstm_0")
+        expect(frame.locator("#gate")).to_have_value("forget")
+        expect(frame.locator("#next")).to_have_text(tutorial["hint"])
+        expect(frame.locator("#favourites td")).to_have_text([*favourite, *favourite.values()])
+        expect(frame.locator("#vocab-list")).to_contain_text("alice bob")
+        default = frame.locator("#input").input_value()
+        assert default == tutorial["text"]
+
+        def forget_at(text: str, word: str) -> float:
+            frame.locator("#input").fill(text)
+            frame.locator("#trace").click()
+            expect(frame.locator("#strip .word")).to_have_text(text.split())
+            values = frame.locator("#strip .token").evaluate_all(
+                "cs => cs.map(c => Number(c.dataset.value))"
+            )
+            return values[text.split().index(word)]
+
+        at_but = forget_at(default, "but")
+        expect(frame.locator("#prediction .best")).to_have_attribute("data-label", favourite["bob"])
+        expect(frame.locator("#notes .note")).to_have_count(0)
+        chips, ticks, heatmap = chips_and_ticks(frame)
+        assert ticks and all(chips[t][0] < centre < chips[t][1] for t, centre in ticks), ticks
+        assert abs(heatmap["x"] + heatmap["width"] - chips[-1][1]) <= 3  # as wide as the chips
+        at_and = forget_at(tutorial["contrast"], "and")
+        expect(frame.locator("#prediction .best")).to_have_attribute(
+            "data-label", favourite["alice"]
+        )
+        assert at_but < 0.5 < at_and, (at_but, at_and)
+
+        frame.locator("#input").fill(default.replace(" but bob ", " but bob very "))
+        expect(frame.locator("#notes .note")).to_contain_text(
+            "Outside what this run was trained on: 5 words between"
+        )
+        frame.locator("#input").fill("alice likes pizzza")  # an error clears the old answer
+        expect(frame.locator("#error")).to_contain_text("not in the run's vocabulary: 'pizzza'")
+        expect(frame.locator("#strip .token")).to_have_count(0)
+        expect(frame.locator("#prediction")).to_be_empty()
+        expect(frame.locator("#notes")).to_be_empty()
+        frame.locator("#input").fill(default)
+        expect(frame.locator("#strip .token")).to_have_count(len(default.split()))
+        frame.locator("#run").select_option("tiny/tb")  # what was typed stays
+        expect(frame.locator("#input")).to_have_value(default)
+        expect(frame.locator("#notes .note")).to_contain_text("exactly 5 filler words")
         browser.close()

@@ -4,8 +4,9 @@
 
 const state = {
   runs: [], run: null, layer: null, gate: null, trace: null, units: [], switchStep: null,
-  probe: null, probeKey: null, timer: null, serial: 0,
+  probe: null, probeKey: null, timer: null, serial: 0, edited: false, defaultRun: null,
 };
+const AXIS = 44;  // px left of the heatmaps for the unit axis; the word chips start after it
 const $ = {};
 
 function el(tag, attrs = {}, children = []) {
@@ -78,32 +79,70 @@ function drawStrip(container, tokens, matrix, units, options = {}) {
   });
 }
 
-function drawHeatmap(canvas, readout, tokens, matrix, units) {
+// Where each step's column lies, [left, right) in px from the canvas's left edge: under its word
+// chip in `strip` (drawn just above, from the same left edge, past the unit axis), so the
+// columns line up with the words; equal columns when the chips are not laid out.
+function columnEdges(strip, time) {
+  const chips = strip ? [...strip.querySelectorAll(".token")] : [];
+  const origin = strip ? strip.getBoundingClientRect().left : 0;
+  const boxes = chips.map((c) => c.getBoundingClientRect());
+  if (chips.length === time && time && boxes[time - 1].right > boxes[0].left) {
+    return boxes.map((b, t) => [b.left - origin, t + 1 < time ? boxes[t + 1].left - origin : b.right - origin]);
+  }
+  const cell = Math.max(3, Math.min(24, Math.floor(900 / Math.max(1, time))));
+  return [...Array(time).keys()].map((t) => [AXIS + t * cell, AXIS + (t + 1) * cell]);
+}
+
+// The heatmap (units × words) under the word chips of `strip`: a unit axis on the left, the
+// words as the time axis below (`xAxis`), each column under its word.
+function drawHeatmap(canvas, readout, tokens, matrix, units, strip = null, xAxis = null) {
   const time = matrix.length, n = time ? matrix[0].length : 0;
   const rows = units.length ? units : [...Array(n).keys()];
-  const cell = Math.max(3, Math.min(24, Math.floor(900 / Math.max(1, time))));
   const height = Math.max(3, Math.min(24, Math.floor(480 / Math.max(1, rows.length))));
-  canvas.width = time * cell; canvas.height = rows.length * height;
+  const edges = columnEdges(strip, time);
+  const width = Math.ceil(time ? edges[time - 1][1] : AXIS);
+  canvas.width = width; canvas.height = rows.length * height;
+  canvas.style.width = `${width}px`; canvas.style.height = `${canvas.height}px`;
   const context = canvas.getContext("2d");
   const scale = scaleFor([matrix]);
   rows.forEach((u, r) => matrix.forEach((row, t) => {
     context.fillStyle = colour(row[u], scale);
-    context.fillRect(t * cell, r * height, cell, height);
+    context.fillRect(edges[t][0], r * height, edges[t][1] - edges[t][0], height);
   }));
+  context.fillStyle = "#444"; context.font = "10px sans-serif"; context.textAlign = "right";
+  const every = Math.ceil(11 / height);  // unit numbers at least 11 px apart
+  rows.forEach((u, r) => { if (r % every === 0) context.fillText(`${u}`, AXIS - 4, r * height + height / 2 + 4); });
+  context.save(); context.translate(10, canvas.height / 2); context.rotate(-Math.PI / 2);
+  context.textAlign = "center"; context.fillText("unit", 0, 0); context.restore();
+  if (xAxis) {
+    xAxis.replaceChildren();
+    xAxis.style.width = `${width}px`;
+    let last = -Infinity;
+    tokens.forEach((token, t) => {
+      const centre = (edges[t][0] + edges[t][1]) / 2;
+      if (centre - last < 28) return;  // words at least 28 px apart; the chips name every one
+      last = centre;
+      const tick = el("span", { class: "tick", "data-step": String(t), text: token });
+      tick.style.left = `${centre}px`;
+      xAxis.append(tick);
+    });
+  }
   canvas.onmousemove = (event) => {
     const box = canvas.getBoundingClientRect();
-    const t = Math.floor(((event.clientX - box.left) / box.width) * time);
+    const x = ((event.clientX - box.left) / box.width) * width;
+    const t = edges.findIndex(([left, right]) => x >= left && x < right);
     const r = Math.floor(((event.clientY - box.top) / box.height) * rows.length);
-    if (t < 0 || t >= time || r < 0 || r >= rows.length) return;
+    if (t < 0 || r < 0 || r >= rows.length) return;
     readout.textContent = `unit ${rows[r]}, t=${t} “${tokens[t]}”: ${matrix[t][rows[r]]}`;
   };
   const range = scale.signed ? `red ${fmt(scale.low)} · white 0 · blue ${fmt(scale.high)}` : "white 0 · blue 1";
   readout.textContent = `${rows.length} units × ${time} steps (${range}); hover for a value`;
 }
 
-// Curves over time: one per series, each {name, values}, on a shared vertical axis.
-function drawCurves(canvas, series) {
-  const width = 900, height = 180, pad = 24;
+// Curves over time: one per series, each {name, values}, on a shared vertical axis, with axes:
+// `axes.x` / `axes.y` their titles, `axes.ticks` the label of each step (default: its index).
+function drawCurves(canvas, series, axes = {}) {
+  const width = 900, height = 200, left = 56, right = 16, top = 12, bottom = 40;
   canvas.width = width; canvas.height = height;
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, width, height);
@@ -111,22 +150,36 @@ function drawCurves(canvas, series) {
   if (!all.length) return;
   const low = Math.min(...all), high = Math.max(...all), span = high - low || 1;
   const steps = Math.max(...series.map((s) => s.values.length));
+  const xAt = (t) => left + (steps > 1 ? t / (steps - 1) : 0.5) * (width - left - right);
+  const yAt = (v) => height - bottom - ((v - low) / span) * (height - top - bottom);
+  context.strokeStyle = "#888"; context.fillStyle = "#444"; context.font = "11px sans-serif";
+  context.beginPath(); context.moveTo(left, top); context.lineTo(left, height - bottom);
+  context.lineTo(width - right, height - bottom); context.stroke();
+  context.textAlign = "right";
+  for (const v of span ? [low, (low + high) / 2, high] : [low]) context.fillText(fmt(v), left - 4, yAt(v) + 4);
+  context.textAlign = "center";
+  const ticks = axes.ticks || [...Array(steps).keys()].map(String);
+  const every = Math.max(1, Math.ceil(steps / 20));
+  for (let t = 0; t < steps; t += every) {
+    context.fillText(String(ticks[t]), xAt(t), height - bottom + 14);
+    context.beginPath(); context.moveTo(xAt(t), height - bottom); context.lineTo(xAt(t), height - bottom + 4); context.stroke();
+  }
+  if (axes.x) context.fillText(axes.x, (left + width - right) / 2, height - 6);
+  if (axes.y) {
+    context.save(); context.translate(12, (top + height - bottom) / 2); context.rotate(-Math.PI / 2);
+    context.fillText(axes.y, 0, 0); context.restore();
+  }
   const palette = ["#1f6fd1", "#d1491f", "#2a9d3a", "#8a3ac2", "#c29a1f", "#444"];
+  context.textAlign = "left";
   series.forEach((s, k) => {
     context.strokeStyle = palette[k % palette.length];
     context.beginPath();
-    s.values.forEach((v, t) => {
-      const x = pad + (t / Math.max(1, steps - 1)) * (width - 2 * pad);
-      const y = height - pad - ((v - low) / span) * (height - 2 * pad);
-      if (t) context.lineTo(x, y); else context.moveTo(x, y);
-    });
+    s.values.forEach((v, t) => { if (t) context.lineTo(xAt(t), yAt(v)); else context.moveTo(xAt(t), yAt(v)); });
     context.stroke();
+    if (s.values.length === 1) context.fillRect(xAt(0) - 2, yAt(s.values[0]) - 2, 4, 4);
     context.fillStyle = context.strokeStyle;
-    context.fillText(s.name, pad + 4, 12 + 12 * k);
+    context.fillText(s.name, left + 8, top + 10 + 12 * k);
   });
-  context.fillStyle = "#444";
-  context.fillText(fmt(high), 0, pad - 6);
-  context.fillText(fmt(low), 0, height - 4);
 }
 
 function showPrediction(container, prediction, target) {
@@ -195,7 +248,9 @@ function build() {
     ]),
     el("section", { id: "ask" }, [
       el("h2", { text: "Ask the model" }),
+      ($.next = el("p", { id: "next", class: "next" })),
       ($.hint = el("p", { id: "hint", class: "info" })),
+      ($.facts = el("div", { id: "facts", class: "info" })),
       ($.vocab = el("details", { id: "vocab", class: "info" }, [
         el("summary", { text: "Vocabulary" }), ($.vocabList = el("div", { id: "vocab-list" })),
       ])),
@@ -203,6 +258,7 @@ function build() {
       el("div", {}, [button("trace", "Trace"), ($.status = el("span", { id: "status", class: "info" }))]),
       ($.error = el("div", { id: "error", class: "error", role: "alert" })),
       ($.prediction = el("div", { id: "prediction", class: "prediction" })),
+      ($.notes = el("div", { id: "notes", role: "status" })),
       el("div", { class: "controls" }, [
         el("label", { text: "Units " }, [($.units = el("input", { id: "units", placeholder: "all (e.g. 3, 17)" }))]),
         button("switchUnits", "Most different at the switch word"),
@@ -210,8 +266,12 @@ function build() {
         button("allUnits", "All units"),
         ($.switchInfo = el("span", { id: "switch-info", class: "info" })),
       ]),
-      ($.strip = el("div", { id: "strip", class: "strip" })),
-      ($.heatmap = el("canvas", { id: "heatmap" })),
+      el("div", { class: "aligned" }, [
+        ($.strip = el("div", { id: "strip", class: "strip" })),
+        ($.heatmap = el("canvas", { id: "heatmap" })),
+        ($.heatmapX = el("div", { id: "heatmap-x", class: "axis-x" })),
+        el("div", { class: "axis-title", text: "word (time step)" }),
+      ]),
       ($.readout = el("div", { id: "readout", class: "info" })),
       ($.curves = el("div", { id: "curves" }, [
         el("div", { class: "info", text: "input features over time" }),
@@ -230,8 +290,11 @@ function build() {
       ($.probeInfo = el("div", { id: "probe-info", class: "info" })),
       ($.probeCurve = el("canvas", { id: "probe-curve" })),
       ($.probePrediction = el("div", { id: "probe-prediction", class: "prediction" })),
-      ($.probeStrip = el("div", { id: "probe-strip", class: "strip" })),
-      ($.probeHeatmap = el("canvas", { id: "probe-heatmap" })),
+      el("div", { class: "aligned" }, [
+        ($.probeStrip = el("div", { id: "probe-strip", class: "strip" })),
+        ($.probeHeatmap = el("canvas", { id: "probe-heatmap" })),
+        ($.probeHeatmapX = el("div", { id: "probe-heatmap-x", class: "axis-x" })),
+      ]),
       ($.probeReadout = el("div", { id: "probe-readout", class: "info" })),
     ]),
   );
@@ -241,6 +304,7 @@ function build() {
   $.reload.addEventListener("click", loadRuns);
   $.trace.addEventListener("click", trace);
   $.input.addEventListener("input", () => {
+    state.edited = true;  // what the person typed stays when they switch runs
     clearTimeout(state.timer);
     state.timer = setTimeout(trace, 400);
   });
@@ -283,6 +347,7 @@ async function loadRuns() {
     const body = await getJson("runs", {});
     state.runs = body.runs;
     state.maxSteps = body.max_steps;
+    state.defaultRun = body.default;
   } catch (error) {
     $.error.textContent = String(error.message);
     return;
@@ -303,11 +368,15 @@ async function loadRuns() {
   // Reloading keeps the same run's view (what was typed, layer, gate, units); a new run starts
   // from its example.
   const view = same ? { text: $.input.value, layer: state.layer, gate: state.gate, units: state.units } : null;
-  selectRun((same || state.runs.find((r) => r.traceable) || state.runs[0]).run, view);
+  // The first visit opens where the tutorial is (the server's `default`: the LSTM at the
+  // shortest length, with its task's sentence).
+  selectRun((same || state.runs.find((r) => r.run === state.defaultRun) || state.runs[0]).run, view);
 }
 
 function selectRun(name, view = null) {
   const run = state.runs.find((r) => r.run === name);
+  const typed = state.edited && state.run && state.run.task.input_kind === run.task.input_kind
+    ? $.input.value : null;  // a sentence the person typed stays when switching runs
   state.run = run;
   $.run.value = name;
   $.layer.replaceChildren(...Object.keys(run.layers).map((l) => {
@@ -318,8 +387,10 @@ function selectRun(name, view = null) {
   fillGates();
   if (view && run.layers[state.layer]?.gates.includes(view.gate)) $.gate.value = state.gate = view.gate;
   const task = run.task;
-  const example = run.example;
-  const prefilled = example.text != null || example.values != null ? "; prefilled with a validation example." : ".";
+  const tutorial = task.tutorial || null;
+  const example = tutorial ? { text: tutorial.text } : run.example;
+  const prefilled = tutorial ? "; prefilled with a sentence in the task's own words."
+    : example.text != null || example.values != null ? "; prefilled with a validation example." : ".";
   const about = task.input_kind == null ? "" : `, ${task.input_kind}, output ${task.output}`;
   $.runInfo.textContent = `task ${task.name ?? "unknown"}${about}`;
   if (task.input_kind == null) {  // a SavedModel that cannot be read: `trace` shows why
@@ -339,10 +410,14 @@ function selectRun(name, view = null) {
     $.input.value = example.values ? "[\n" + example.values.map((row) => JSON.stringify(row)).join(",\n") + "\n]" : "";
   }
   if (view) $.input.value = view.text;
+  else if (typed != null) $.input.value = typed;
+  else state.edited = false;
+  showTutorial(tutorial);
   $.curves.hidden = task.input_kind !== "features";
   $.vocab.hidden = task.vocab_size == null;
-  $.vocab.open = false;
   $.vocabList.replaceChildren();
+  $.vocab.open = tutorial != null && task.vocab_size != null;  // the words one may type, shown
+  loadVocab();
   $.example.replaceChildren();
   state.probeKey = null;
   state.units = view ? view.units : [];
@@ -368,12 +443,41 @@ function changedGate() {
   loadProbe();
 }
 
+// The task's facts (a name → favourite table, the filler length) and what to try next.
+function showTutorial(tutorial) {
+  const facts = (tutorial && tutorial.facts) || {};
+  $.next.textContent = tutorial && tutorial.hint ? tutorial.hint : "";
+  $.next.hidden = !$.next.textContent;
+  $.facts.replaceChildren();
+  if (facts.filler != null) {
+    $.facts.append(el("div", { text: `Trained with exactly ${facts.filler} filler words between ` +
+      "“but <name>” (or “and”) and “likes ___”; each name has one favourite food:" }));
+  }
+  const favourite = facts.favourite || {};
+  if (Object.keys(favourite).length) {
+    $.facts.append(el("table", { id: "favourites" }, [
+      el("tr", {}, [el("th", { text: "name" }), ...Object.keys(favourite).map((n) => el("td", { text: n }))]),
+      el("tr", {}, [el("th", { text: "favourite food" }), ...Object.values(favourite).map((f) => el("td", { text: f }))]),
+    ]));
+  }
+}
+
+// Nothing of an earlier answer stays on the page once a request fails or cannot be made.
+function clearResults() {
+  state.trace = null;
+  for (const node of [$.strip, $.prediction, $.notes, $.heatmapX]) node.replaceChildren();
+  $.heatmap.width = $.heatmap.height = 0;
+  $.heatmap.style.width = $.heatmap.style.height = "0px";
+  $.readout.textContent = $.switchInfo.textContent = "";
+}
+
 async function trace() {
   const run = state.run;
   if (!run) return;
   const serial = ++state.serial;
   $.error.textContent = "";
   if (!run.traceable) {
+    clearResults();
     $.error.textContent = `Run ${run.run} cannot be traced: ${run.why}`;
     return;
   }
@@ -387,6 +491,9 @@ async function trace() {
     const body = await getJson("trace", { run: run.run, [key]: $.input.value });
     if (serial !== state.serial) return;  // a later request superseded this one
     state.trace = body;
+    $.notes.replaceChildren(...(body.notes || []).map((note) => el("div", {
+      class: "note", text: `Outside what this run was trained on: ${note}.`,
+    })));
     const unknown = body.unknown.length ? ` · read as <unk>: ${body.unknown.join(" ")}` : "";
     $.status.textContent = `${body.tokens.length} steps traced in ${(body.seconds * 1000).toFixed(0)} ms${unknown}`;
     const words = body.tokens;
@@ -397,6 +504,7 @@ async function trace() {
   } catch (error) {
     if (serial !== state.serial) return;
     $.status.textContent = "";
+    clearResults();
     $.error.textContent = String(error.message);
   }
 }
@@ -410,7 +518,7 @@ function redraw() {
       mark: state.switchStep,
       onPick: (t) => { state.switchStep = t; redraw(); },
     });
-    drawHeatmap($.heatmap, $.readout, tokens, matrix, state.units);
+    drawHeatmap($.heatmap, $.readout, tokens, matrix, state.units, $.strip, $.heatmapX);
     showPrediction($.prediction, state.trace.prediction);
     const who = state.units.length ? `units ${state.units.join(", ")}` : "mean of all units";
     $.switchInfo.textContent = `switch word: “${tokens[state.switchStep]}” (t=${state.switchStep}; click a word to change it) · strip: ${who}`;
@@ -418,10 +526,11 @@ function redraw() {
       const features = state.trace.input[0].length;
       drawCurves($.inputCurve, [...Array(features).keys()].map((f) => ({
         name: `feature ${f}`, values: state.trace.input.map((row) => row[f]),
-      })));
+      })), { x: "time step", y: "value" });
       const units = state.units.length ? state.units.slice(0, 6) : null;
       drawCurves($.gateCurve, units ? units.map((u) => ({ name: `${state.gate} unit ${u}`, values: matrix.map((row) => row[u]) }))
-        : [{ name: `${state.gate}, mean of all units`, values: unitMean(matrix, []) }]);
+        : [{ name: `${state.gate}, mean of all units`, values: unitMean(matrix, []) }],
+      { x: "time step", y: state.gate });
     }
   }
   redrawProbe();
@@ -460,7 +569,7 @@ async function loadProbe() {
 function redrawProbe() {
   const probe = state.probe;
   if (!probe || !probe.steps.length) {
-    for (const node of [$.probeStrip, $.probePrediction]) node.replaceChildren();
+    for (const node of [$.probeStrip, $.probePrediction, $.probeHeatmapX]) node.replaceChildren();
     $.probeHeatmap.hidden = $.probeCurve.hidden = true;
     $.epochLabel.textContent = $.probeReadout.textContent = "";
     return;
@@ -475,7 +584,7 @@ function redrawProbe() {
   const units = state.units.filter((u) => matrix.length && u < matrix[0].length);
   drawStrip($.probeStrip, tokens, matrix, units, { mark });
   $.probeHeatmap.hidden = false;
-  drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units);
+  drawHeatmap($.probeHeatmap, $.probeReadout, tokens, matrix, units, $.probeStrip, $.probeHeatmapX);
   const predictions = probe.predictions[index];
   showPrediction($.probePrediction, predictions && predictions[ex], example.target);
   $.probeCurve.hidden = mark == null;
@@ -496,7 +605,7 @@ function redrawProbe() {
   drawCurves($.probeCurve, [
     { name: `${state.gate} at “${tokens[mark]}”`, values: atMark },
     { name: `${state.gate} elsewhere`, values: elsewhere },
-  ]);
+  ], { x: "epoch", y: `mean ${state.gate}`, ticks: probe.steps.map((s) => s + 1) });
 }
 
 async function loadVocab() {
