@@ -132,7 +132,7 @@ def exported(tmp_path_factory) -> dict:
     serving = ["--serving", "keras_lstm", "--version", "3", "--out", str(root / "serving")]
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     command_line = subprocess.run(
-        [sys.executable, "-m", "experiments.export.saved_model", str(root / "builtin"), *serving],
+        [sys.executable, "-m", "experiments.export", str(root / "builtin"), *serving],
         cwd=root, env=environment | {"PYTHONPATH": str(REPO)}, capture_output=True, text=True,
         timeout=300,
     )  # fmt: skip
