@@ -20,6 +20,9 @@ SAVED_MODEL = "saved_model"
 # Inside SAVED_MODEL, written by the exporter for the explorer: each layer's gates in its cell's
 # order, the cell's memory gate and what each gate means (TF Serving ignores assets.extra/).
 GATES_DESCRIPTION = "assets.extra/gatelab_gates.json"
+# Inside SAVED_MODEL: `{"labels": [...]}`, output index → class name, for `serve` / `serve_text`
+# users and the explorer (a SavedModel's `outputs` are logits by index).
+LABELS = "assets.extra/labels.json"
 PREPROCESSING = "preprocessing.json"  # vocabulary or feature statistics of a run on your own data
 SWEEP_PLAN = "sweep.json"  # the sweep's jobs, written by the sweep callback before they start
 PROGRESS = "progress.log"  # one line per finished job, tagged with the sweep that launched it

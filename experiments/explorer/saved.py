@@ -39,6 +39,7 @@ MAX_JSON_BYTES = {  # a run's own files, read at most this large
     outputs.METRICS: 1 << 20,  # a few dozen numbers
     outputs.PREPROCESSING: 1 << 26,  # a vocabulary: a million tokens take about 10 MiB
     outputs.GATES_DESCRIPTION: 1 << 20,  # a few gates per layer
+    outputs.LABELS: 1 << 24,  # class names: a table's thousands of labels fit
 }
 GATE_ORDER = (  # as the cells trace them (the sLSTM's states and retention before `hidden`)
     *("input", "forget", "update", "reset", "candidate", "output", "cell"),
@@ -160,6 +161,13 @@ def interface(pb: Path) -> dict[str, Any]:
         layer, _, gate = key.rpartition("/")
         layers.setdefault(layer, []).append(gate)
     rank = {"tokens": 2, "features": 3}.get(kinds.get(spec.dtype))  # (batch, time[, F])
+    if spec.dtype == DT_FLOAT and len(shape) == 2:  # export refuses it now; an older one did not
+        raise SavedModelError(
+            f"{pb}: its input `{name}` is float32 (batch, time), so the page cannot send it "
+            "words: a model that reads token ids needs "
+            '`keras.Input(shape=(None,), dtype="int32")`; rebuild it on that input, copy the '
+            "weights (`set_weights`) and export again"
+        )
     if len(shape) != rank or len(out_shape) not in (2, 3) or "" in layers or out_shape[-1] < 1:
         raise not_exports
     order = {gate: i for i, gate in enumerate(GATE_ORDER)}
@@ -328,6 +336,19 @@ def _layer(gates: list[str], declared: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def labels(folder: Path, root: Path, n_outputs: int) -> list[str] | None:
+    """The class names the exporter wrote beside the SavedModel (`outputs.LABELS`), None
+    without them or when they are not one string per output (the page then shows indices)."""
+    try:
+        record = read_json(folder / outputs.SAVED_MODEL, outputs.LABELS, root)
+    except SavedModelError:
+        return None
+    names = record.get("labels") if isinstance(record, dict) else None
+    if not isinstance(names, list) or len(names) != n_outputs:
+        return None
+    return names if all(isinstance(n, str) for n in names) else None
+
+
 def describe(folder: Path, root: Path) -> dict[str, Any]:
     """A run description (as `summary.run_description`, without probe examples) of the
     SavedModel in `folder/saved_model`; `SavedModelError` when it is not usable. A layer's
@@ -346,6 +367,7 @@ def describe(folder: Path, root: Path) -> dict[str, Any]:
             "output": api["output"],
             "n_outputs": api["n_outputs"],
             "vocab": vocab,
+            "labels": labels(folder, root, api["n_outputs"]),
             "characters": bool(tokens) and tokens["tokens"] == "char",
         },
         "layers": {

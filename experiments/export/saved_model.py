@@ -16,6 +16,13 @@ The SavedModel is self-contained: loading it needs TensorFlow only, not gatelab.
 
 Batch and time are unknown in both signatures, so any batch size and sequence length is served.
 
+A classifier's label names travel with it: `assets.extra/labels.json` in the SavedModel's folder
+holds `{"labels": [...]}`, output index → name (`outputs` are logits by index; TensorFlow Serving
+ignores `assets.extra/`):
+
+    labels = json.loads(Path(saved_dir, "assets.extra/labels.json").read_text())["labels"]
+    best = labels[int(tf.argmax(loaded.signatures["serve_text"](text=...)["outputs"][0]))]
+
 With the run's preprocessing (`preprocessing.json`, from a task built on your own data) a third
 endpoint takes raw input instead of ids or standardised features:
 
@@ -46,7 +53,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -99,6 +106,15 @@ def input_signature(model: keras.Model) -> list[tf.TensorSpec]:
             "(batch, time) or (batch, time, features)."
         )
     name = spec.name.split(":")[0]
+    if vocabulary_size(model) is not None and not tf.as_dtype(spec.dtype).is_integer:
+        raise ValueError(
+            f"Model `{model.name}` reads token ids (it has an Embedding) but its input "
+            f"`{name}` is {spec.dtype}, so the `serve` and `gates` endpoints would take floats "
+            "and the gate explorer could not send it words. Build the model on "
+            '`keras.Input(shape=(None,), dtype="int32", name="tokens")` (retraining is not '
+            "needed: rebuild it on that input and copy the weights with `set_weights`), then "
+            "export again."
+        )
     return [tf.TensorSpec((None, None, *spec.shape[2:]), spec.dtype, name=name)]
 
 
@@ -262,6 +278,7 @@ def export_saved_model(
     model_name: str | None = None,
     version: int = 1,
     preprocessing: dict | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Path:
     """Write `model` as a SavedModel with the `serve`, `serving_default` and `gates` endpoints.
 
@@ -277,7 +294,14 @@ def export_saved_model(
         preprocessing: the run's `Task.preprocessing()`; adds `serve_text` or `serve_raw`,
             and with `"target"` (value targets standardised for training) every endpoint's
             `outputs` are in the target's units.
+        labels: a classifier's class names, output index → name (`TaskSpec.labels`), written
+            to `outputs.LABELS` in the SavedModel's folder; one per output.
     Returns: the folder that holds `saved_model.pb`.
+
+    Raises:
+        ValueError: a model it cannot serve as the explorer and `serve_text` need (not built,
+            several inputs, token ids read from a float input), or labels that do not name
+            each output once; each message says what to do.
     """
     import keras
 
@@ -289,6 +313,7 @@ def export_saved_model(
     if serving_layout:
         target = serving_dir(target, model.name if model_name is None else model_name, version)
     signature = input_signature(model)
+    extras = {outputs.LABELS: {"labels": _checked_labels(model, labels)}} if labels else {}
     tracer = GateTracer(model)
     vocabulary = vocabulary_size(model)
 
@@ -314,11 +339,35 @@ def export_saved_model(
 
             add_raw_endpoint(archive, model, preprocessing)
         # ExportArchive points `serving_default` at the first endpoint (`serve`) on its own.
-        _write_atomically(archive, target, {outputs.GATES_DESCRIPTION: gates_description(tracer)})
+        extras[outputs.GATES_DESCRIPTION] = gates_description(tracer)
+        _write_atomically(archive, target, extras)
     log.info(
         "SavedModel written to %s (endpoints: %s, %s, %s)", target, SERVE, SERVING_DEFAULT, GATES
     )
     return target
+
+
+def _checked_labels(model: keras.Model, labels: Sequence[str]) -> list[str]:
+    """`labels` as a list of strings, once known to be one per output of `model`."""
+    names = [str(name) for name in labels]
+    outputs_ = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if isinstance(labels, str) or len(names) != outputs_:
+        raise ValueError(
+            f"Received an invalid value for argument `labels`, expected one class name per "
+            f"output of model `{model.name}` ({outputs_}), got {labels!r}."
+        )
+    return names
+
+
+def load_labels(run_dir: Path) -> list[str] | None:
+    """The label names of the run's earlier export (`outputs.LABELS` in its `saved_model/`),
+    kept when the command line exports it again; None without them."""
+    path = Path(run_dir) / outputs.SAVED_MODEL / outputs.LABELS
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8")).get("labels")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return labels if isinstance(labels, list) else None
 
 
 def load_preprocessing(run_dir: Path) -> dict | None:
@@ -446,6 +495,7 @@ def main(argv: list[str] | None = None) -> Path:
             model_name=args.serving,
             version=version,
             preprocessing=load_preprocessing(args.run_dir),
+            labels=load_labels(args.run_dir),
         )
     except ValueError as exc:
         parser.error(str(exc))

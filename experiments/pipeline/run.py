@@ -184,6 +184,9 @@ def run(
     if preprocessing is not None:
         outputs.write_json(run_dir / outputs.PREPROCESSING, preprocessing)
     if cfg.export:
-        export_saved_model(model, run_dir / outputs.SAVED_MODEL, preprocessing=preprocessing)
+        labels = task.spec.labels  # the class names travel with the SavedModel
+        export_saved_model(
+            model, run_dir / outputs.SAVED_MODEL, preprocessing=preprocessing, labels=labels
+        )
     logger.log_run_end(model, task, log_dir, hparams, result)
     return result

@@ -354,3 +354,36 @@ def test_export_refuses_unbuilt_models_and_foreign_folders(exported, tmp_path):
     with pytest.raises(ValueError, match="Refusing to overwrite"):
         export_saved_model(exported["ours"], tmp_path / "notes")
     assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_labels_travel_with_the_saved_model(tmp_path):
+    """The class names, output index → name, lie in the SavedModel's folder (`outputs.LABELS`)
+    for `serve` / `serve_text` users and the explorer; exporting the run again keeps them."""
+    rng = np.random.default_rng(0)
+    run_dir = tmp_path / "run"
+    model = trained_run(run_dir, spec(), partial(layers.LSTM, units=2), rng)
+    names = ["pizza", "sushi", "cake"]
+    saved = export_saved_model(model, run_dir / outputs.SAVED_MODEL, labels=names)
+    assert json.loads((saved / outputs.LABELS).read_text()) == {"labels": names}
+    x = sample(spec(), 2, 5, rng)
+    served = tf.saved_model.load(str(saved)).signatures["serve"](tokens=tf.constant(x))
+    assert served["outputs"].shape == (2, len(names))  # logits by index: the file names them
+    main([str(run_dir)])
+    assert json.loads((saved / outputs.LABELS).read_text()) == {"labels": names}
+    bad = r"argument `labels`, expected one class name per output of model `toy` \(3\)"
+    with pytest.raises(ValueError, match=bad):
+        export_saved_model(model, tmp_path / "bad", labels=["pizza", "sushi"])
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_token_model_on_a_float_input_is_refused_with_what_to_do(tmp_path):
+    """A person's model without `keras.Input(dtype="int32")` (the explorer sends token ids
+    as int32) is refused before anything is written, with how to rebuild it."""
+    tokens = keras.Input(shape=(None,))  # float32, Keras's default
+    hidden = keras.layers.Embedding(11, 4, mask_zero=True)(tokens)
+    model = keras.Model(tokens, keras.layers.Dense(3)(layers.LSTM(2)(hidden)))
+    with pytest.raises(ValueError, match=r"reads token ids \(it has an Embedding\) but its input"):
+        export_saved_model(model, tmp_path / "sm")
+    with pytest.raises(ValueError, match=r'keras.Input\(shape=\(None,\), dtype="int32"'):
+        export_saved_model(model, tmp_path / "sm")
+    assert not (tmp_path / "sm").exists()

@@ -282,6 +282,8 @@ def test_a_saved_model_alone_is_traced_from_token_ids_and_has_no_probe(client, l
     status, body = get(client, "trace", run=OLD_RUN, text=ids)
     assert status == 200, body
     assert body["tokens"] == ids.split() and body["unknown"] == []
+    best = body["prediction"]["top"][0]["label"]  # the labels travel with the SavedModel
+    assert best in load_spec().labels, best
     for gate, value in sentence_gates(logdir, words).items():
         np.testing.assert_allclose(body["gates"]["lstm_0"][gate], value, atol=2e-6, err_msg=gate)
     status, body = get(client, "trace", run=OLD_RUN, text="7 likes 8")
@@ -360,17 +362,19 @@ def test_only_savedmodels_with_the_gates_signature_are_listed(tmp_path):
     assert status == 200 and body["runs"] == []
 
 
-def write_saved_model_pb(folder: Path, gates: list[str], inputs_: int = 1) -> Path:
+def write_saved_model_pb(
+    folder: Path, gates: list[str], inputs_: int = 1, dtype: int = saved.DT_INT32
+) -> Path:
     """`folder/saved_model/saved_model.pb` with export's signatures and nothing else: `gates`
-    (`inputs_` int32 `(batch, time)` inputs, the float outputs `gates`) and `serve` (`outputs`
-    `(batch, 3)`)."""
+    (`inputs_` `(batch, time)` inputs of `dtype`, int32 by default, the float outputs `gates`)
+    and `serve` (`outputs` `(batch, 3)`)."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     model = saved_model_pb2.SavedModel(saved_model_schema_version=1)
     signatures = model.meta_graphs.add().signature_def
     for name in ("gates", "serve"):
         for key in ("tokens", "extra")[:inputs_]:
-            signatures[name].inputs[key].dtype = 3
+            signatures[name].inputs[key].dtype = dtype
             signatures[name].inputs[key].tensor_shape.dim.add(size=-1)
             signatures[name].inputs[key].tensor_shape.dim.add(size=-1)
     for gate in gates:
@@ -832,3 +836,18 @@ def test_the_page_opens_on_the_tutorials_sentence_and_the_forget_gate_drops_at_b
         expect(frame.locator("#input")).to_have_value(default)
         expect(frame.locator("#notes .note")).to_contain_text("exactly 5 filler words")
         browser.close()
+
+
+def test_a_token_model_exported_with_a_float_input_is_listed_with_why(tmp_path):
+    """A SavedModel with export's signatures whose `(batch, time)` input is float32 (a
+    person's model without `keras.Input(dtype="int32")`, exported before export refused it)
+    is listed with what to do, not silently absent."""
+    write_saved_model_pb(tmp_path / "own", ["lstm_0/forget"], dtype=saved.DT_FLOAT)
+    client, _ = timing.client(tmp_path)
+    status, body = get(client, "runs")
+    assert status == 200 and [r["run"] for r in body["runs"]] == ["own"]
+    (own,) = body["runs"]
+    assert not own["traceable"] and "its input `tokens` is float32 (batch, time)" in own["why"]
+    assert 'keras.Input(shape=(None,), dtype="int32")' in own["why"]
+    status, body = get(client, "trace", run="own", text="1 2")
+    assert status == 503 and "is float32" in body["error"]
