@@ -17,6 +17,7 @@ import matplotlib
 import pandas as pd
 
 from experiments import outputs
+from experiments.results.colours import model_colour
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -130,7 +131,10 @@ def plot_runs(ok: pd.DataFrame, path: Path) -> Path:
         metric = runs["primary_metric"].iloc[0]
         for model, group in runs.groupby("model"):
             stats = group.groupby("seq_len")[f"test_{metric}"].agg(["mean", "std"]).fillna(0)
-            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", label=model)
+            ax.errorbar(
+                stats.index, stats["mean"], yerr=stats["std"], marker="o", label=model,
+                color=model_colour(model),
+            )  # fmt: skip
         base = runs.drop_duplicates(["seq_len", "seed"]).groupby("seq_len")[f"baseline_{metric}"]
         base = base.mean()
         ax.plot(base.index, base.values, "k--", label="no-memory baseline")

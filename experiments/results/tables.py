@@ -10,6 +10,7 @@ import pandas as pd
 
 from experiments.results import registry
 from experiments.results.claims import Claim, Preset, Runs
+from experiments.results.colours import model_colour
 from experiments.results.stats import NOT_RUN, Part, claim_verdict, holm, stat
 from experiments.results.sweeps import Sweep
 
@@ -99,7 +100,8 @@ def _bars(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
     value = max(ok["axis"].unique(), key=lambda v: (str(type(v)), v))
     runs = ok[ok["axis"] == value]
     stats = runs.groupby("model")[preset.metric].agg(["mean", "std"]).sort_values("mean")
-    ax.barh(stats.index, stats["mean"], xerr=stats["std"].fillna(0), color="tab:blue", capsize=2)
+    colours = [model_colour(model) for model in stats.index]  # each model's, as in every plot
+    ax.barh(stats.index, stats["mean"], xerr=stats["std"].fillna(0), color=colours, capsize=2)
     for (key, name), style in zip(baseline_keys(preset), ("--", ":")):
         base = baseline_numbers(runs, preset, key)
         if not base.empty:
@@ -117,8 +119,9 @@ def _lines(ok: pd.DataFrame, preset: Preset, ax: plt.Axes) -> None:
         stats = ok[ok["model"] == model].groupby("axis")[preset.metric].agg(["mean", "std"])
         x = [where[v] for v in stats.index]
         ax.errorbar(
-            x, stats["mean"], yerr=stats["std"].fillna(0), marker="o", label=model, capsize=3
-        )
+            x, stats["mean"], yerr=stats["std"].fillna(0), marker="o", label=model, capsize=3,
+            color=model_colour(model),
+        )  # fmt: skip
     for (key, name), style in zip(baseline_keys(preset), ("k--", "k:")):
         base = baseline_numbers(ok, preset, key)
         if not base.empty:
