@@ -3,8 +3,10 @@
 Under a run's `tb/` folder, at step = the epoch's index (like Keras's epoch scalars):
 
     gate_explorer/run            a JSON string (`run_description`): the task (name, kind,
-                                 vocabulary, labels), the recurrent layers with their gates,
-                                 and the probe examples (tokens or values, marked steps, target)
+                                 vocabulary, labels, its `Task.tutorial`: the sentence the page
+                                 opens with and the facts it was trained on), the recurrent
+                                 layers with their gates, and the probe examples (tokens or
+                                 values, marked steps, target)
     gate_explorer/probe/<layer>/<gate>
                                  float32 `(examples, time, units)`: the gate on the probe examples
     gate_explorer/probe/outputs  float32 `(examples, n_outputs)` or `(examples, time, n_outputs)`:
