@@ -75,6 +75,8 @@ class Preset:
     note: str = ""  # what the reader should know about how the criteria relate to the runs
     baselines: tuple[tuple[str, str], ...] = ()  # (metrics.json key, honest name) of the table
     budgets: tuple[tuple[str, Budget], ...] = ()  # (whose: "the paper", "here"), budget
+    tune: str = ""  # a hyperparameter searched per model (metrics.json key, e.g. learning_rate)
+    label_units: bool = False  # models named with their units (`gru_74`): the grid sweeps sizes
 
     @property
     def baseline(self) -> str:
@@ -326,3 +328,71 @@ def exceeds_by(
     inconclusive, not "not run"."""
     return Rule(_exceeds_by, dict(models=models, metric=metric, references=references, by=by,
                                   margin=margin, values=values))  # fmt: skip
+
+
+def validation_scores(ok: pd.DataFrame, metric: str) -> pd.Series:
+    """Per run, `epoch_val_<metric>` at the epoch of its lowest validation loss (the weights early
+    stopping restores; the last epoch when the loss curve is missing); NaN without a curve."""
+    column = f"epoch_val_{metric}"
+
+    def score(row: pd.Series) -> float:
+        values = row.get(column)
+        if not isinstance(values, list) or not values:
+            return math.nan
+        losses = row.get("epoch_val_loss")
+        usable = isinstance(losses, list) and len(losses) == len(values)
+        return float(values[int(np.nanargmin(losses)) if usable else -1])
+
+    return ok.apply(score, axis=1) if not ok.empty else pd.Series(dtype=float)
+
+
+def best_setting(ok: pd.DataFrame, hyper: str, metric: str, higher: bool) -> pd.DataFrame:
+    """The runs of each (model, axis value) at the `hyper` value (e.g. `learning_rate`) whose
+    mean validation `metric` over seeds is best (`higher`: larger is better)."""
+    if ok.empty or hyper not in ok:
+        return ok
+    scored = ok.assign(val_score=validation_scores(ok, metric))
+    means = scored.groupby(["model", "axis", hyper])["val_score"].mean().dropna().reset_index()
+    if means.empty:
+        return ok.iloc[0:0]
+    best = means.loc[means.groupby(["model", "axis"])["val_score"].idxmax() if higher else
+                     means.groupby(["model", "axis"])["val_score"].idxmin()]  # fmt: skip
+    keys = best[["model", "axis", hyper]]
+    return scored.merge(keys, on=["model", "axis", hyper], how="inner")
+
+
+def _at_best(runs: Runs, test, params, hyper, metric, higher) -> list[Part]:
+    judged = {"_beats": _beats, "_same": _same}[test]
+    return judged(Runs(best_setting(runs.ok, hyper, metric, higher), runs.timing), **params)
+
+
+def at_best(rule: Rule, hyper: str, metric: str, higher: bool = True) -> Rule:
+    """`rule` (a `beats` or `same_within`) judged on each model's runs at its best `hyper` value
+    by mean validation `metric` (Greff et al.: a learning rate searched per variant)."""
+    return Rule(_at_best, dict(test=rule.test.__name__, params=rule.params, hyper=hyper,
+                               metric=metric, higher=higher))  # fmt: skip
+
+
+def _matched(runs: Runs, model, reference, tolerance, margin) -> list[Part]:
+    parts = []
+    for value in axis_values(runs.ok):
+        a = stats.sample(runs.ok, "test_accuracy", model=model, axis=value)
+        b = stats.sample(runs.ok, "test_accuracy", model=reference, axis=value)
+        if a.size and b.size:
+            parts.append(stats.not_worse(f"{value}: {model} vs {reference}", a, b, margin))
+    if parts:
+        params = runs.ok.groupby("model")["params"].first()
+        gap = abs(params[model] / params[reference] - 1)
+        note = f"{params[model]:.0f} vs {params[reference]:.0f} parameters ({100 * gap:.1f}% apart)"
+        label = f"parameters within {100 * tolerance:.0f}%"
+        parts.append(stats.fact(label, gap <= tolerance, note))
+    return parts
+
+
+def matches_at_equal_parameters(
+    model: str, reference: str, tolerance: float, margin: float
+) -> Rule:
+    """At every length `model`'s accuracy is not worse than `reference`'s by `margin` (one-sided
+    Welch non-inferiority), their parameter counts agreeing within `tolerance` (0.05: 5%)."""
+    return Rule(_matched, dict(model=model, reference=reference, tolerance=tolerance,
+                               margin=margin))  # fmt: skip

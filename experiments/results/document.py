@@ -13,6 +13,7 @@ import pandas as pd
 
 from experiments.results import stats
 from experiments.results.stats import INCONCLUSIVE, NOT_REPRODUCED, Part
+from experiments.results.sweeps import configured_budget
 from experiments.results.tables import (
     PresetResult,
     Verdict,
@@ -241,6 +242,15 @@ def section(result: PresetResult, doc_dir: Path) -> list[str]:
             lines += _extra_tables(result, ok)
         if result.plot is not None:
             lines += [f"![{preset.name}]({os.path.relpath(result.plot, doc_dir)})", ""]
+        lines += _sensitivity_lines(result)
+        if result.curves is not None:
+            lines += [
+                "Learning curves: the validation metric after each epoch, mean over seeds "
+                "(line) and min–max (band); runs stopped early end early.",
+                "",
+                f"![{preset.name}: learning curves]({os.path.relpath(result.curves, doc_dir)})",
+                "",
+            ]
     lines += ["Published:", ""]
     lines += [f"- {what} — {source}" for what, source in preset.published]
     lines += ["", *_budget_lines(result)]
@@ -257,16 +267,55 @@ def section(result: PresetResult, doc_dir: Path) -> list[str]:
 
 
 def _budget_lines(result: PresetResult) -> list[str]:
-    """The papers' budgets beside this preset's."""
-    if not result.preset.budgets:
+    """The papers' budgets beside this preset's (as configured, and as its runs had it)."""
+    preset = result.preset
+    rows = [[whose, b.sequences, b.updates, b.model, b.stopping] for whose, b in preset.budgets]
+    configured = configured_budget(preset.name)
+    if configured is not None:
+        b = configured
+        rows.append([f"here (`conf/experiment/{preset.name}.yaml`)", b.sequences, b.updates,
+                     b.model, b.stopping])  # fmt: skip
+    if not rows:
         return []
-    here = result.sweep.budget if result.sweep is not None else "not run"
-    rows = [
-        [whose, b.sequences, b.updates, b.model, b.stopping] for whose, b in result.preset.budgets
+    lines = ["Budgets (per run):", "", markdown_table(BUDGET_HEADER, rows), ""]
+    if result.sweep is not None:
+        lines += [f"As its runs had it: {result.sweep.budget}.", ""]
+    return lines
+
+
+BUDGET_HEADER = ["budget", "sequences seen", "updates", "model", "stopping rule"]
+
+
+def _sensitivity_lines(result: PresetResult) -> list[str]:
+    """Per model: the mean validation and test score at every value of the tuned
+    hyperparameter, the chosen one in bold, and the spread of the validation means."""
+    table, preset = result.sensitivity, result.preset
+    if table is None or table.empty:
+        return []
+    values = sorted(table[preset.tune].unique())
+    rows = []
+    for (model, axis), group in table.groupby(["model", "axis"], sort=False):
+        by_value = group.set_index(preset.tune)
+        cells = []
+        for v in values:
+            if v not in by_value.index:
+                cells.append("-")
+                continue
+            row = by_value.loc[v]
+            text = f"{_number(row['val'])} / {_number(row['test'])} ({row['n']})"
+            cells.append(f"**{text}**" if row["chosen"] else text)
+        spread = group["val"].max() - group["val"].min()
+        rows.append([model, axis, *cells, _number(spread)])
+    header = ["model", preset.axis, *(f"{preset.tune} {v:g}" for v in values), "val range"]
+    return [
+        f"Sensitivity to `{preset.tune}`: mean validation / test "
+        f"{preset.metric.removeprefix('test_')} over seeds (runs) at each value; in bold the "
+        "value chosen by validation, on which the tables above and the verdicts rest; *val "
+        "range* is the best minus the worst validation mean (how much the choice matters).",
+        "",
+        markdown_table(header, rows),
+        "",
     ]
-    rows.append(["here (per run)", here, "-", "-", "-"])
-    header = ["budget", "sequences seen", "updates", "model", "stopping rule"]
-    return ["Budgets:", "", markdown_table(header, rows), ""]
 
 
 RULES = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import pandas as pd
 import yaml
 
 from experiments import outputs
+from experiments.results.claims import Budget
 from experiments.results.report import load_runs
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 @dataclass(frozen=True)
@@ -64,19 +68,59 @@ def _variant(run_dir: Path) -> str | None:
 
 
 def budget(run_dir: Path) -> str:
-    """`4,000 training sequences, up to 20 epochs (patience 8), 64 units, batch 64, lr 0.003`."""
+    """`4,000 training sequences, up to 20 epochs = 1,260 updates (early stopping, patience 8),
+    64 units, batch 64, Adam at 0.003`."""
     try:
         config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
         data, trainer, model = config["data"], config["trainer"], config["model"]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         return "unknown (no readable .hydra/config.yaml)"
-    n_train = data.get("n_train")
+    n_train, epochs, batch = data.get("n_train"), trainer["epochs"], trainer["batch_size"]
     sequences = f"{n_train:,} training sequences" if n_train else "the task's training split"
+    updates = f" = {epochs * math.ceil(n_train / batch):,} updates" if n_train else ""
     patience = trainer.get("patience")
-    stopping = f" (early stopping, patience {patience})" if patience else ""
+    stopping = f" (early stopping, patience {patience})" if patience else " (no early stopping)"
     return (
-        f"{sequences}, up to {trainer['epochs']} epochs{stopping}, {model['units']} units, "
-        f"batch {trainer['batch_size']}, Adam at {trainer['learning_rate']}"
+        f"{sequences}, up to {epochs} epochs{updates}{stopping}, {model['units']} units, "
+        f"batch {batch}, Adam at {trainer['learning_rate']}"
+    )
+
+
+def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
+    """The budget `conf/experiment/<preset>.yaml` gives one run (composed with Hydra, as
+    `experiments.train` would); None when it does not compose."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from experiments.cli.config import register_schemas
+
+    register_schemas()
+    try:
+        with initialize_config_dir(str(conf.resolve()), version_base="1.3"):
+            cfg = compose("train", overrides=[f"experiment={preset}"], return_hydra_config=True)
+    except Exception:  # noqa: BLE001 - a preset that does not compose shows no budget
+        return None
+    data, trainer = cfg.data, cfg.trainer
+    swept = OmegaConf.to_container(cfg.hydra.sweeper.params or {})
+    units = str(swept.get("model.units", cfg.model.units)).replace(",", ", ")
+    rates = str(swept.get("trainer.learning_rate", trainer.learning_rate)).replace(",", ", ")
+    n_train = data.get("n_train")
+    per_epoch = math.ceil(n_train / trainer.batch_size) if n_train else None
+    seen = (
+        f"{n_train * trainer.epochs:,} ({n_train:,} × {trainer.epochs} epochs)" if n_train else "-"
+    )
+    updates = f"{per_epoch * trainer.epochs:,}" if per_epoch else f"{trainer.epochs} epochs"
+    stopping = (
+        f"a cap of {trainer.epochs} epochs, early stopping on validation loss (patience "
+        f"{trainer.patience}, best weights)"
+        if trainer.patience is not None
+        else f"a cap of {trainer.epochs} epochs, no early stopping (the final weights)"
+    )
+    return Budget(
+        f"up to {seen}",
+        f"up to {updates} at batch {trainer.batch_size}, Adam at {rates}",
+        f"{units} units",
+        stopping,
     )
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 
 from experiments.results import registry
-from experiments.results.claims import Claim, Preset, Runs
+from experiments.results.claims import Claim, Preset, Runs, best_setting, validation_scores
 from experiments.results.colours import model_colour
 from experiments.results.stats import NOT_RUN, Part, claim_verdict, holm, stat
 from experiments.results.sweeps import Sweep
@@ -44,6 +45,8 @@ class PresetResult:
     numbers: pd.DataFrame  # columns: metric, model, axis, mean, std, n (ok runs only)
     verdicts: list[Verdict]
     plot: Path | None
+    curves: Path | None = None  # the validation metric per epoch, mean and band over seeds
+    sensitivity: pd.DataFrame | None = None  # per model and tuned value (`Preset.tune`)
 
 
 def with_axis(sweep: Sweep, preset: Preset) -> pd.DataFrame:
@@ -52,7 +55,74 @@ def with_axis(sweep: Sweep, preset: Preset) -> pd.DataFrame:
     values = ok[preset.axis] if preset.axis in ok else [None] * len(ok)
     # seq_len turns float when a missing run's row is NaN; 10.0 reads as 10
     ok["axis"] = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
+    if preset.label_units and "units" in ok:
+        ok["model"] = [f"{m}_{int(u)}" for m, u in zip(ok["model"], ok["units"])]
     return ok
+
+
+def shown(ok: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """The runs the tables and plots show: with `preset.tune`, each model's runs at its best
+    value by mean validation score (the same selection the claims use); else all."""
+    if not preset.tune:
+        return ok
+    return best_setting(ok, preset.tune, preset.metric.removeprefix("test_"), True)
+
+
+def sensitivity(ok: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """Per model, axis value and value of `preset.tune`: mean validation score and mean test
+    metric over seeds, the runs, and whether it is the value chosen."""
+    metric = preset.metric.removeprefix("test_")
+    scored = ok.assign(val_score=validation_scores(ok, metric))
+    table = (
+        scored.groupby(["model", "axis", preset.tune])
+        .agg(val=("val_score", "mean"), test=(preset.metric, "mean"), n=(preset.metric, "size"))
+        .reset_index()
+    )
+    chosen = shown(ok, preset)[["model", "axis", preset.tune]].drop_duplicates()
+    marks = set(map(tuple, chosen.to_numpy()))
+    table["chosen"] = [tuple(r) in marks for r in table[["model", "axis", preset.tune]].to_numpy()]
+    return table
+
+
+def band(runs: list[list[float]]) -> tuple[np.ndarray, ...]:
+    """Epochs 1..E and, per epoch, the mean, min and max over the runs that reached it (runs
+    stopped early end early); E is the longest run's epochs."""
+    grid = np.full((len(runs), max(map(len, runs))), np.nan)
+    for i, run in enumerate(runs):
+        grid[i, : len(run)] = run
+    epochs = np.arange(1, grid.shape[1] + 1)
+    return epochs, np.nanmean(grid, 0), np.nanmin(grid, 0), np.nanmax(grid, 0)
+
+
+def curves(ok: pd.DataFrame, preset: Preset, path: Path) -> Path | None:
+    """The validation metric (`epoch_val_<metric>`, else the loss) per epoch of each model: the
+    mean over seeds (line) and their min–max (band), one panel per axis value; a PNG."""
+    metric = preset.metric.removeprefix("test_")
+    column = next((c for c in (f"epoch_val_{metric}", "epoch_val_loss") if c in ok), None)
+    if column is None:
+        return None
+    values = sorted(ok["axis"].unique(), key=lambda v: (str(type(v)), v))
+    fig, axes = plt.subplots(1, len(values), figsize=(3.4 * len(values) + 1.2, 3.2), squeeze=False)
+    for ax, value in zip(axes[0], values):
+        for model in model_order(ok):
+            runs = ok[(ok["model"] == model) & (ok["axis"] == value)][column]
+            runs = [list(v) for v in runs if isinstance(v, list) and v]
+            if not runs:
+                continue
+            epochs, mean, low, high = band(runs)
+            (line,) = ax.plot(epochs, mean, label=f"{model} ({len(runs)})")
+            ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2)
+        ylabel = column.removeprefix("epoch_")
+        ax.set(title=f"{preset.axis} = {value}", xlabel="epoch", ylabel=ylabel)
+        if preset.log_y:
+            ax.set_yscale("log")
+    axes[0][-1].legend(fontsize="x-small")
+    fig.suptitle(f"{preset.title}: validation curves (mean, min–max over seeds)", fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def model_order(ok: pd.DataFrame) -> list[str]:
@@ -174,9 +244,15 @@ def evaluate(
     verdicts = judge(preset, ok, timing, entries if entries is not None else {}, first_run)
     if ok.empty:
         return PresetResult(preset, sweep, numbers(ok, []), verdicts, None)
-    table = numbers(ok, [preset.metric, *preset.extra_metrics])
+    best = shown(ok, preset)
     return PresetResult(
-        preset, sweep, table, verdicts, plot(ok, preset, plot_dir / f"{preset.name}.png")
+        preset,
+        sweep,
+        numbers(best, [preset.metric, *preset.extra_metrics]),
+        verdicts,
+        plot(best, preset, plot_dir / f"{preset.name}.png"),
+        curves(best, preset, plot_dir / f"{preset.name}_curves.png"),
+        sensitivity(ok, preset) if preset.tune else None,
     )
 
 
