@@ -118,12 +118,13 @@ def cli(argv: list[str]) -> None:
     from experiments.cli.preflight import check_command_line
 
     tf_logs.filter_startup_lines()
-    with SignalWatchdog(argv):
+    with SignalWatchdog(argv) as watchdog:
         try:
             check_command_line(argv, CONF_DIR)
             main()
         except KeyboardInterrupt as exc:
-            print(interrupted_message(argv, where_written()), file=sys.stderr, flush=True)
+            where = watchdog.where if watchdog.where is not None else where_written()
+            print(interrupted_message(argv, where), file=sys.stderr, flush=True)
             raise SystemExit(143 if isinstance(exc, Terminated) else 130) from None
 
 

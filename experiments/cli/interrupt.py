@@ -3,6 +3,7 @@ watchdog that ends the process when Python cannot run its signal handler in time
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -14,6 +15,8 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+
+from experiments.cli.sweep_callback import SWEEP_ENV
 
 
 def _python() -> str:
@@ -29,9 +32,13 @@ def _python() -> str:
 
 
 def where_written() -> dict[str, str]:
-    """What the interrupted command was writing, from the config Hydra composed:
-    `{"sweep_dir": ...}` once a sweep's folder exists, `{"run_dir": ...}` for a single run, or
+    """What the interrupted command was writing: `{"sweep_dir": ...}` once a sweep's folder
+    exists (the sweep callback names it in `SWEEP_ENV` for the launching process and its
+    workers), `{"run_dir": ...}` inside a single run (Hydra's config while the job runs), or
     `{}` before either (nothing to resume)."""
+    sweep = json.loads(os.environ.get(SWEEP_ENV) or "{}")
+    if sweep.get("dir") and Path(sweep["dir"]).is_dir():
+        return {"sweep_dir": sweep["dir"]}
     if not HydraConfig.initialized():
         return {}
     config = HydraConfig.get()
@@ -83,6 +90,7 @@ class SignalWatchdog(threading.Thread):
         super().__init__(daemon=True, name="gatelab-signal-watchdog")
         self.argv, self.grace_s = argv, grace_s
         self.handled = threading.Event()
+        self.where: dict[str, str] | None = None  # `where_written()` when the signal came
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._previous: tuple[Any, ...] = ()
@@ -106,12 +114,18 @@ class SignalWatchdog(threading.Thread):
         os.close(self._write)  # the thread's read returns b"" and it ends
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
-        self.handled.set()
+        self._handled()
         raise Terminated
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
-        self.handled.set()
+        self._handled()
         raise KeyboardInterrupt
+
+    def _handled(self) -> None:
+        """Note where the run writes while Hydra still says so (a single run's config is
+        reset once the exception leaves the job), and tell the watchdog thread."""
+        self.where = where_written()
+        self.handled.set()
 
     def run(self) -> None:
         while data := os.read(self._read, 64):

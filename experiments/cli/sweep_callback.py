@@ -35,7 +35,7 @@ from experiments.cli.config import ConfigError
 from experiments.cli.preflight import compose_jobs, refuse
 from experiments.pipeline.record import SKIPPED, record_failure, run_hparams, summary_line
 
-SWEEP_ENV = "GATELAB_SWEEP"  # this invocation's id, job count and start time, for its workers
+SWEEP_ENV = "GATELAB_SWEEP"  # this invocation's id, job count, start and folder, for workers
 
 
 def _domains(rows: Iterable[dict[str, Any]]) -> dict[str, list]:
@@ -142,6 +142,7 @@ class SweepCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         sweep = {"id": f"{os.getpid()}@{socket.gethostname()}", "n_jobs": len(jobs)}
+        sweep["dir"] = str(sweep_dir)  # also what Ctrl-C names (`experiments.cli.interrupt`)
         sweep["started"] = time.time()
         os.environ[SWEEP_ENV] = json.dumps(sweep)  # workers start after this and inherit it
         outputs.write_json(sweep_dir / outputs.SWEEP_PLAN, {**sweep, "runs": runs})

@@ -70,7 +70,7 @@ def intervene_signature(model: keras.Model, tracer: GateTracer) -> list:
     """
     import tensorflow as tf
 
-    from experiments.export.saved_model import input_signature
+    from experiments.export.signatures import input_signature
 
     (x_spec,) = input_signature(model)
     keys = trace_keys(tracer)
@@ -96,12 +96,12 @@ def _reads_the_input_time_axis(model: keras.Model) -> bool:
     `(batch * outer, time, ...)` rather than the input's batch and time."""
     import keras
 
-    from experiments.export.saved_model import _all_layers
+    from experiments.export.signatures import all_layers
     from layers.tracing import holds_recurrent
 
     return not any(
         isinstance(layer, keras.layers.TimeDistributed) and holds_recurrent(layer)
-        for layer in _all_layers(model)
+        for layer in all_layers(model)
     )
 
 
@@ -153,13 +153,13 @@ def add_intervene_endpoint(
             target's units, as `serve`'s.
     """
     from experiments.export.raw_input import in_target_units
-    from experiments.export.saved_model import OUTPUT_KEY, _checked
+    from experiments.export.signatures import OUTPUT_KEY, checked
 
     whole_input = _reads_the_input_time_axis(model)
     units = {path: cell.units for path, cell in tracer.cells.items()}
 
     def intervene(x, patches):
-        x = _checked(x, vocabulary)
+        x = checked(x, vocabulary)
         interventions = {
             key: _checked_patch(key, patch, x, units[key.rpartition("/")[0]], whole_input)
             for key, patch in patches.items()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from experiments.export.signatures import OUTPUT_KEY
+
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
 SERVE_TEXT = "serve_text"
 SERVE_RAW = "serve_raw"
-OUTPUT_KEY = "outputs"  # as `experiments.export.saved_model`'s `serve`
 
 
 class RawInput:

@@ -109,15 +109,17 @@ def test_a_kill_while_the_backup_is_written_keeps_the_previous_epoch(
     tiny_cfg, tmp_path, monkeypatch
 ):
     """Saving epoch 2 dies half way through the weights file: epoch 1 must still resume."""
-    real_save = keras.Model.save_weights
+    from experiments.pipeline import resume
 
-    def dying_save(model, path, *args, **kwargs):
-        real_save(model, path, *args, **kwargs)
+    real_write = resume.write_weights  # what the backup writes the weights with
+
+    def dying_write(model, path):
+        real_write(model, path)
         if "epoch-2" in str(path):
             path.write_bytes(path.read_bytes()[:100])
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(keras.Model, "save_weights", dying_save)
+    monkeypatch.setattr(resume, "write_weights", dying_write)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_cfg("model=gru", "trainer.epochs=3", "export=false"))
     monkeypatch.undo()
@@ -512,20 +514,26 @@ def test_the_layer_check_leaves_thread_counts_settable_and_prints_no_start_up_li
     assert not start_up_lines(result.stdout + result.stderr), result.stderr[-3000:]
 
 
-def test_the_memory_check_counts_the_jobs_that_run_at_once(compose_cfg, tmp_path, capsys):
+def test_the_memory_check_counts_the_jobs_that_run_at_once(
+    compose_cfg, tmp_path, capsys, monkeypatch
+):
     """Two jobs that each need 60% of this machine's memory (by the estimate's own numbers, so on
     any machine): one after another they pass, two at once they are refused in one line."""
+    from experiments.cli import launchers
     from experiments.cli.config import machine_memory, memory_estimate, validate_config
     from experiments.cli.preflight import check_command_line
 
+    node = launchers.Partition("debug", True, 1 << 20, 64)  # a cluster, for launcher=slurm
+    monkeypatch.setattr(launchers, "partitions", lambda: [node])
+
     sizes = ["logger=none", "data.seq_len=10", "model.units=64"]
 
-    def need(batch_size: int) -> float:
-        cfg = compose_cfg([*sizes, f"trainer.batch_size={batch_size}"])
+    def need(n: int) -> float:  # a batch is at most the training split: both grow together
+        cfg = compose_cfg([*sizes, f"trainer.batch_size={n}", f"data.n_train={n}"])
         return sum(memory_estimate(cfg, validate_config(cfg)).values())
 
-    batch = int((0.6 * machine_memory() - need(1)) / (need(2) - need(1))) + 1
-    sweep = ["-m", *sizes, f"trainer.batch_size={batch}", "model=rnn,gru"]
+    n = int((0.6 * machine_memory() - need(1000)) / (need(2000) - need(1000)) * 1000) + 1000
+    sweep = ["-m", *sizes, f"trainer.batch_size={n}", f"data.n_train={n}", "model=rnn,gru"]
     sweep += [f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     for at_once, setting in (
         (["launcher=parallel"], "launcher=parallel, hydra.launcher.n_jobs=2"),
