@@ -132,11 +132,48 @@ def _plan_start(sweep_dir: Path) -> list[float]:
         return []
 
 
+BUDGET_KEYS = ("data.n_train", "trainer.epochs", "trainer.batch_size", "trainer.patience",
+               "trainer.learning_rate")  # fmt: skip
+
+
+def _budget_of(config: dict, keys: tuple[str, ...]) -> dict[str, object]:
+    values = {}
+    for key in keys:
+        group, _, name = key.partition(".")
+        values[key] = (config.get(group) or {}).get(name)
+    return values
+
+
+def stale(sweep_dir: Path, run: str) -> str | None:
+    """Why an ok run was trained with another budget than the sweep's latest launch (its
+    `multirun.yaml`; a key the launch sweeps is not compared), or None. A rerun skips a run
+    that is already ok, so a preset whose budget changed keeps such runs until they are removed."""
+    try:
+        launch = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
+        config = yaml.safe_load((sweep_dir / run / ".hydra" / "config.yaml").read_text())
+        swept = set((launch["hydra"].get("sweeper") or {}).get("params") or {})
+        swept |= {o.split("=", 1)[0] for o in launch["hydra"]["overrides"]["task"] if "," in o}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None
+    keys = tuple(k for k in BUDGET_KEYS if k not in swept)
+    now, then = _budget_of(launch, keys), _budget_of(config, keys)
+    changed = [f"{k} {then[k]} (now {now[k]})" for k in keys if then[k] != now[k]]
+    if not changed:
+        return None
+    return "trained with another budget than the sweep's latest launch: " + ", ".join(changed)
+
+
 def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
-    """Every run of `sweep_dir` with its variant, and the span of time the runs took."""
+    """Every run of `sweep_dir` with its variant, and the span of time the runs took; an ok run
+    trained with another budget than the latest launch is `status: stale` (see `stale`)."""
     runs = load_runs(sweep_dir)
     if runs.empty:
         runs = pd.DataFrame({"run": [], "status": []})
+    if "error" not in runs:
+        runs["error"] = None
+    for i in runs.index[runs["status"] == "ok"]:
+        if (why := stale(sweep_dir, runs.at[i, "run"])) is not None:
+            runs.loc[i, ["status", "error"]] = ["stale", why + "; remove its folder to retrain it"]
     runs["variant"] = [_variant(sweep_dir / run) for run in runs["run"]]
     starts, finishes = _plan_start(sweep_dir), []
     for row in runs[runs["status"] == "ok"].itertuples():

@@ -5,11 +5,13 @@ reproduction preset's budget in updates beside the paper's."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -147,3 +149,36 @@ def test_copy_reaches_the_papers_shortest_length():
     assert "100" in str(swept["data.seq_len"]).split(",")
     claim = [c for c in PRESET["repro_copy"].claims if "T = 100" in c.text][0]
     assert claim.rule.params["values"] == (100,)
+
+
+def _write_run(sweep, name: str, epochs: int, patience, rate: float) -> None:
+    run = sweep / name
+    (run / ".hydra").mkdir(parents=True)
+    trainer = {"epochs": epochs, "batch_size": 32, "patience": patience, "learning_rate": rate}
+    config = {"data": {"n_train": 4000}, "trainer": trainer, "model": {"units": 64}}
+    (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    record = {"status": "ok", "model": "lstm", "seed": 0, "seq_len": 100, "train_seconds": 1.0,
+              "test_accuracy": 0.5}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(record))
+
+
+def test_runs_kept_from_an_earlier_budget_are_stale_not_judged(tmp_path):
+    from experiments.results.sweeps import load_sweep
+
+    sweep = tmp_path / "repro_temporal_order"
+    sweep.mkdir()
+    launch = {
+        "hydra": {"sweeper": {"params": {"seed": "0,1"}},
+                  "overrides": {"task": ["trainer.learning_rate=1e-3,3e-3"]}},
+        "data": {"n_train": 4000},
+        "trainer": {"epochs": 16, "batch_size": 32, "patience": None, "learning_rate": 3e-3},
+    }  # fmt: skip
+    (sweep / "multirun.yaml").write_text(yaml.safe_dump(launch))
+    _write_run(sweep, "seed=0", 16, None, 1e-3)  # a swept rate is no budget change
+    _write_run(sweep, "seed=1", 25, 8, 3e-3)  # the preset before its budget changed
+    runs = load_sweep("repro_temporal_order", sweep).runs.set_index("run")
+    assert runs.loc["seed=0", "status"] == "ok"
+    assert runs.loc["seed=1", "status"] == "stale"
+    error = runs.loc["seed=1", "error"]
+    assert "trainer.epochs 25 (now 16)" in error and "trainer.patience 8 (now None)" in error
+    assert "learning_rate" not in error and "remove its folder" in error
