@@ -25,8 +25,12 @@ format: $(STAMP) ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint ## lint, the default test suite (slow tests excluded), then the docs site (strict)
-	$(PY) -m pytest -m "not slow"
+# Two workers, a test file each at a time (module fixtures stay whole): much of the suite waits on
+# TensorFlow's start-up and on subprocesses, which a second worker fills. WORKERS=0: one process.
+WORKERS ?= 2
+
+test: lint ## lint, the default test suite (slow tests excluded; WORKERS=2), then the docs site
+	$(PY) -m pytest -m "not slow" $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 	@$(MAKE) --no-print-directory docs
 
 test-slow: $(STAMP) ## the slow tests only
@@ -86,4 +90,4 @@ mutation: $(STAMP) ## mutation testing of data/ and the report with mutmut (minu
 	$(VENV)/bin/mutmut results
 
 clean: ## remove generated outputs (keeps .venv)
-	rm -rf outputs .pytest_cache mutants
+	rm -rf outputs .pytest_cache mutants site
