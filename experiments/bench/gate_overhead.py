@@ -7,10 +7,14 @@ hparams only) and `logger=tensorboard` as configured — rotating their order ev
 background load hits all alike. Prints the fit seconds per epoch of each arm, and the time
 spent inside the gate logging — during `fit`, and in all with the end-of-run summaries that
 `log_run_end` writes after the test evaluation — as a fraction of the rest of `fit` (steadier
-on a busy machine than the ratio of two runs' times, also printed). Example (the README's):
+on a busy machine than the ratio of two runs' times, also printed). Overrides of `logger.*`
+apply to the two TensorBoard arms only (before the arm's own: `scalars` keeps gate logging
+off). Example (the README's), and `make sweep`'s longest LSTM run logging gates every epoch:
 
     python -m experiments.bench.gate_overhead --repeats 3 model=lstm data.seq_len=30 \
         trainer.epochs=10
+    python -m experiments.bench.gate_overhead --repeats 2 experiment=context_switch \
+        model=lstm data.seq_len=80 logger.every_n_epochs=1
 """
 
 from __future__ import annotations
@@ -51,7 +55,10 @@ class TimedTensorBoardLogger(TensorBoardLogger):
 def timed_run(overrides: list[str], arm: str, output_dir: Path) -> dict[str, float]:
     """One fresh run of `arm`: `fit` seconds per epoch, and the seconds of gate logging during
     `fit` and after it (the end-of-run summaries), per run."""
-    cfg = compose("train", overrides=[*overrides, *ARMS[arm], f"output_dir={output_dir}"])
+    logger = [o for o in overrides if o.startswith("logger.")]
+    common = [o for o in overrides if o not in logger]
+    arm_overrides = [ARMS[arm][0], *(logger if arm != "none" else []), *ARMS[arm][1:]]
+    cfg = compose("train", overrides=[*common, *arm_overrides, f"output_dir={output_dir}"])
     task = validate_config(cfg)
     TimedTensorBoardLogger.last = None
     result = loop.run(cfg, task, output_dir, run_hparams(cfg, task), verbose=0)
