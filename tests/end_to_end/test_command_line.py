@@ -75,11 +75,11 @@ def test_a_failing_run_does_not_sink_the_sweep(tmp_path):
     killed with SIGKILL as the out-of-memory killer would. Each failure costs only its own run:
     recorded failed with the reason, the report lists both, the sweep exits with status 1, and
     TensorFlow's start-up lines stay off the terminal (no test-suite log settings here)."""
-    from tests.experiments.test_robustness import SMALL, run_as_user, start_up_lines
+    from tests.hooks import SMALL, run_as_user, start_up_lines
 
     sweep_dir = tmp_path / "sweep"
     hook = [
-        "logger._target_=tests.experiments.test_robustness.PoisonWeights",
+        "logger._target_=tests.hooks.PoisonWeights",
         "+logger.poison=none,weights_nan,sigkill",
     ]
     result = run_as_user(

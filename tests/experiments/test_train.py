@@ -156,7 +156,7 @@ def test_deterministic_runs_give_identical_test_metrics(compose_cfg, tmp_path):
 def test_a_run_whose_loss_becomes_nan_is_recorded_as_failed(tiny_cfg, tmp_path):
     """NaN weights after epoch 1 (a test hook, the same on every CPU) make the loss NaN."""
     cfg = tiny_cfg("model=keras_rnn", "trainer.epochs=3")
-    poison = "tests.experiments.test_robustness.PoisonWeights"
+    poison = "tests.hooks.PoisonWeights"
     cfg.logger = {"_target_": poison, "poison": "weights_nan"}
     record = train(cfg)
     assert record["status"] == "failed"
@@ -173,10 +173,10 @@ def test_a_run_that_raises_is_recorded_as_failed(tiny_cfg, tmp_path):
 
 
 def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
-    from tests.experiments.test_robustness import RecordEpochs
+    from tests.hooks import RecordEpochs
 
     cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
-    cfg.logger = {"_target_": "tests.experiments.test_robustness.StopAt", "epoch": 2}
+    cfg.logger = {"_target_": "tests.hooks.StopAt", "epoch": 2}
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
     checkpoint = tmp_path / "run" / outputs.BACKUP / "epoch-2"
@@ -188,7 +188,7 @@ def test_a_killed_run_resumes_from_its_last_completed_epoch(tiny_cfg, tmp_path):
     (checkpoint / STATE).write_text(json.dumps(state))
 
     cfg = tiny_cfg("model=lstm", "trainer.epochs=3")
-    cfg.logger._target_ = "tests.experiments.test_robustness.RecordEpochs"
+    cfg.logger._target_ = "tests.hooks.RecordEpochs"
     record = train(cfg)
     assert record["status"] == "ok"
     assert RecordEpochs.seen == [2]  # epochs 0 and 1 were done before the kill
