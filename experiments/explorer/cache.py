@@ -1,6 +1,7 @@
 """The runs' exported SavedModels, loaded when first traced and kept in a bounded cache.
 
-Tracing goes through the SavedModel's `gates` and `serve` signatures (`experiments.export.saved_model`), so
+Tracing goes through the SavedModel's `gates` and `serve` signatures
+(`experiments.export.saved_model`), so
 it needs TensorFlow only and works for every model the suite exports, Keras's built-in layers
 included. TensorFlow is imported on the first load, not when TensorBoard imports the plugin.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from experiments.export import saved_model as export
+from experiments.export.intervene import INTERVENE, input_name
 
 ASSERTION = re.compile(r"assertion failed: \[(.*?)\] \[")
 
@@ -49,6 +51,7 @@ class TracedModel:
             raise ModelError(f"{folder} has no `{'`, `'.join(missing)}` signature (it has {names})")
         self._gates = self._saved.signatures[export.GATES]
         self._serve = self._saved.signatures[export.SERVE]
+        self._intervene = self._saved.signatures.get(INTERVENE)  # None: exported before it
         (self._input,) = self._gates.structured_input_signature[1]  # "tokens" / "features"
 
     def trace(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
@@ -74,6 +77,42 @@ class TracedModel:
         for key, value in traced.items():
             layer, gate = key.rsplit("/", 1)
             gates.setdefault(layer, {})[gate] = value.numpy()[0]
+        return outputs, gates
+
+    def intervene(
+        self, x: np.ndarray, key: str, where: np.ndarray, value: float
+    ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
+        """Outputs and gates of one example with the trace key `key` (`"<layer>/<gate>"`) set to
+        `value` where `where` (bool, rank 3, broadcastable to `(1, time, units)`) is True, every
+        other key left alone; as `trace` returns them.
+
+        Raises: `ValueError` as `trace`, and when the SavedModel has no `intervene` signature.
+        """
+        import tensorflow as tf
+
+        if self._intervene is None:
+            raise ValueError(f"the SavedModel has no `{INTERVENE}` signature: export it again")
+        names = set(self._intervene.structured_input_signature[1])
+        none = np.zeros((1, 1, 1), bool)
+        feed = {
+            name: none if name.endswith("_where") else np.zeros((1, 1, 1), np.float32)
+            for name in names
+            if name != self._input
+        }
+        feed[input_name(key, "where")] = np.asarray(where, bool)
+        feed[input_name(key, "value")] = np.full((1, 1, 1), value, np.float32)
+        try:
+            result = self._intervene(
+                **{self._input: tf.constant(x)}, **{k: tf.constant(v) for k, v in feed.items()}
+            )
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as exc:
+            asserted = ASSERTION.search(str(exc))
+            raise ValueError(asserted.group(1) if asserted else _first_line(exc)) from exc
+        outputs = result.pop(export.OUTPUT_KEY).numpy()[0]
+        gates: dict[str, dict[str, np.ndarray]] = {}
+        for name, traced in result.items():
+            layer, gate = name.rsplit("/", 1)
+            gates.setdefault(layer, {})[gate] = traced.numpy()[0]
         return outputs, gates
 
 

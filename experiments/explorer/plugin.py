@@ -14,6 +14,10 @@ person can fix, 503 for a run whose SavedModel does not load):
 - `trace?run=R&text=...` (token tasks) or `trace?run=R&values=[[...]]` (feature tasks): the
   tokens as read, the prediction and every gate as `(time, units)`, from the run's SavedModel,
   and `notes`: where the sentence leaves what the run was trained on (`inputs.notes`).
+- `intervene?run=R&text=...&layer=L&gate=G&step=T&value=0|1` (optionally `&unit=U`): the gate
+  clamped to 0 or 1 at step T (every unit, or unit U), through the SavedModel's `intervene`
+  signature: the prediction `before` and `after`, and per layer and traced key the largest
+  absolute change at every step and the first step it exceeds 1e-6 (`changes`).
 - `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
   (epoch), with the prediction at each step; works without a SavedModel.
 - `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
@@ -50,6 +54,8 @@ ACTIVE_SECONDS = 60  # how long `is_active`'s look for SavedModels on disk is re
 DISK_SECONDS = 10  # how long a request for one run reuses the last walk of the logdir
 MAX_NAMED = 20  # runs an unknown-run message names (the `runs` route lists them all)
 RULE = ("tokens", "lowercase")
+CLAMPS = ("0", "1")  # the values `intervene` clamps a gate to
+CHANGED = 1e-6  # a larger absolute change counts as changed
 NO_SAVED_MODEL = (  # the page labels a run "no SavedModel" by this opening (docs/screenshots.py)
     f"no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): only its logged probe can "
     "be shown; export it with `python -m experiments.export RUN_DIR`"
@@ -80,6 +86,19 @@ def default_run(listing: list[dict[str, Any]]) -> str | None:
     return min(listing, key=rank)["run"]  # min keeps the listing's order among equals
 
 
+def _index(text: str | None, name: str, count: int) -> int:
+    """`text` read as an index in `[0, count)`; `InputError` naming `name` otherwise."""
+    try:
+        index = int(text or "")
+    except ValueError:
+        index = -1
+    if not 0 <= index < count:
+        raise inputs.InputError(
+            f"`{name}` must be a whole number in [0, {count - 1}]; got {text!r}"
+        )
+    return index
+
+
 def _rounded(values: np.ndarray) -> list:
     return np.round(np.asarray(values, dtype=np.float64), DECIMALS).tolist()
 
@@ -103,6 +122,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         return apps | {
             "/runs": self._serve_runs,
             "/trace": self._serve_trace,
+            "/intervene": self._serve_intervene,
             "/probe": self._serve_probe,
             "/vocab": self._serve_vocab,
         }
@@ -313,6 +333,10 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         return self._answer(request, self.trace)
 
     @wrappers.Request.application
+    def _serve_intervene(self, request: wrappers.Request) -> wrappers.Response:
+        return self._answer(request, self.intervene)
+
+    @wrappers.Request.application
     def _serve_probe(self, request: wrappers.Request) -> wrappers.Response:
         return self._answer(request, self.probe)
 
@@ -329,8 +353,9 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         )
         return {"run": run, **page}
 
-    def trace(self, request: wrappers.Request) -> dict[str, Any]:
-        """The `trace` route's answer; `InputError` for anything the person can fix."""
+    def _input(self, request: wrappers.Request) -> tuple:
+        """`(run, entry, task, x, tokens, unknown)` of a `trace` or `intervene` request: its run
+        and its input (`text` or `values`) read as the run's model takes it."""
         run, entry = self._run(request)
         if not entry["traceable"]:
             self._model(run, entry)  # raises why, before the input is read by a task it lacks
@@ -346,6 +371,11 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         else:
             x = inputs.parse_values(task, args["values"])
             tokens = [str(t) for t in range(x.shape[1])]
+        return run, entry, task, x, tokens, unknown
+
+    def trace(self, request: wrappers.Request) -> dict[str, Any]:
+        """The `trace` route's answer; `InputError` for anything the person can fix."""
+        run, entry, task, x, tokens, unknown = self._input(request)
         model = self._model(run, entry)
         tic = time.perf_counter()
         try:
@@ -365,6 +395,54 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
                 layer: {g: _rounded(v) for g, v in lg.items()} for layer, lg in gates.items()
             },
             "seconds": seconds,
+        }
+
+    def intervene(self, request: wrappers.Request) -> dict[str, Any]:
+        """The `intervene` route's answer: the prediction before and after clamping one gate
+        (`layer`, `gate`) to `value` (0 or 1) at one `step` (at every unit, or at `unit`), and
+        per layer and traced key the largest absolute change over the units at every step
+        (`largest`) and the first step where it exceeds `CHANGED` (`from`, None: unchanged)."""
+        run, entry, task, x, tokens, unknown = self._input(request)
+        model = self._model(run, entry)
+        args = request.args
+        try:
+            before_y, before = model.trace(x)
+        except ValueError as exc:
+            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
+        layer, gate = args.get("layer", ""), args.get("gate", "")
+        if gate not in before.get(layer, {}):
+            choices = "; ".join(f"{name}: {', '.join(lg)}" for name, lg in before.items())
+            raise inputs.InputError(f"unknown layer/gate {layer!r}/{gate!r}; the run has {choices}")
+        time_steps, units = before[layer][gate].shape
+        step = _index(args.get("step"), "step", time_steps)
+        unit = None if args.get("unit", "") == "" else _index(args["unit"], "unit", units)
+        value = args.get("value", "")
+        if value not in CLAMPS:
+            raise inputs.InputError(f"`value` must be one of {', '.join(CLAMPS)}; got {value!r}")
+        where = np.zeros((1, time_steps, 1 if unit is None else units), bool)
+        where[0, step, 0 if unit is None else unit] = True
+        try:
+            after_y, after = model.intervene(x, f"{layer}/{gate}", where, float(value))
+        except ValueError as exc:
+            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
+        inputs.check_finite(after_y, after)
+        changes: dict[str, dict[str, Any]] = {}
+        for name, lg in before.items():
+            for key, was in lg.items():
+                largest = np.abs(after[name][key] - was).max(axis=1)
+                changed = np.flatnonzero(largest > CHANGED)
+                changes.setdefault(name, {})[key] = {
+                    "largest": _rounded(largest),
+                    "from": int(changed[0]) if changed.size else None,
+                }
+        return {
+            "run": run,
+            "tokens": tokens,
+            "unknown": unknown,
+            "clamp": {"layer": layer, "gate": gate, "step": step, "unit": unit, "value": value},
+            "before": inputs.prediction(task, before_y),
+            "after": inputs.prediction(task, after_y),
+            "changes": changes,
         }
 
     def probe(self, request: wrappers.Request) -> dict[str, Any]:

@@ -167,6 +167,47 @@ def test_trace_of_a_sentence_equals_the_layers_trace(client, logdir):
     np.testing.assert_allclose(top[0]["probability"], probabilities.max(), rtol=1e-5)
 
 
+def test_intervene_clamps_a_gate_at_one_step_as_the_tracer_does(client, logdir):
+    words, step = SENTENCE.split(), 2
+    query = {"run": LSTM_RUN, "text": SENTENCE, "layer": "lstm_0", "gate": "forget"}
+    status, body = get(client, "intervene", **query, step=step, value=0)
+    assert status == 200, body
+    model = load(logdir, "lstm")
+    x = np.array([[ID[w] for w in words]], np.int32)
+    where = (np.arange(len(words)) == step)[None, :, None]
+    logits, _ = GateTracer(model).intervene(x, {"lstm_0/forget": (where, 0.0)})
+    for prediction, expected in [
+        (body["before"], model(x, training=False)),
+        (body["after"], logits),
+    ]:
+        expected = np.asarray(expected)[0]
+        probabilities = np.exp(expected - expected.max()) / np.exp(expected - expected.max()).sum()
+        top = prediction["top"][0]
+        assert top["label"] == summary.target_label(load_spec(), np.argmax(probabilities))
+        np.testing.assert_allclose(top["probability"], probabilities.max(), rtol=1e-5)
+    changes = body["changes"]["lstm_0"]
+    assert changes["forget"]["from"] == step and changes["cell"]["from"] == step
+    for key, change in changes.items():
+        assert change["from"] is None or change["from"] >= step, key
+        assert max(change["largest"][:step], default=0) == 0, key
+    assert any(c["from"] is not None and c["from"] > step for c in changes.values())
+    status, body = get(client, "intervene", **query, step=step, unit=3, value=1)
+    assert status == 200 and body["clamp"]["unit"] == 3
+    assert body["changes"]["lstm_0"]["forget"]["from"] == step
+    for bad, expected in [
+        (
+            {"step": len(words), "value": 1},
+            f"`step` must be a whole number in [0, {len(words) - 1}]",
+        ),
+        ({"step": "x", "value": 1}, "`step` must be a whole number"),
+        ({"step": 1, "value": "0.5"}, "`value` must be one of 0, 1; got '0.5'"),
+        ({"step": 1, "value": 1, "unit": 8}, "`unit` must be a whole number in [0, 7]"),
+        ({"step": 1, "value": 1, "gate": "nope"}, "unknown layer/gate 'lstm_0'/'nope'"),
+    ]:
+        status, body = get(client, "intervene", **(query | bad))
+        assert status == 400 and set(body) == {"error"} and expected in body["error"], body
+
+
 def load_spec():
     return ContextSwitchTask(seq_len=5, n_train=200, n_val=50, n_test=50).spec
 
@@ -639,6 +680,10 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         readout = frame.locator("#readout").inner_text()
         assert readout.startswith("unit 3, t=0 “alice”: "), readout
         assert abs(float(readout.split(": ")[1]) - forget[0, 3]) < 2e-6
+        frame.locator("#heatmap").click(position={"x": first["x"] - canvas["x"] + 2, "y": 1})
+        expect(frame.locator("#intervention .clamp")).to_contain_text("clamped to 0 at t=0")
+        expect(frame.locator("#before-after")).to_contain_text(f"prediction {best} ")
+        expect(frame.locator("#before-after")).to_contain_text(" → ")
         expect(frame.locator("#epoch")).to_have_attribute("max", "1")
         expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
         frame.locator("#epoch").fill("0")

@@ -5,6 +5,7 @@
 const state = {
   runs: [], run: null, layer: null, gate: null, trace: null, units: [], switchStep: null,
   probe: null, probeKey: null, timer: null, serial: 0, edited: false, defaultRun: null,
+  clampSerial: 0,
 };
 const AXIS = 44;  // px left of the heatmaps for the unit axis; the word chips start after it
 const $ = {};
@@ -95,7 +96,8 @@ function columnEdges(strip, time) {
 
 // The heatmap (units × words) under the word chips of `strip`: a unit axis on the left, the
 // words as the time axis below (`xAxis`), each column under its word.
-function drawHeatmap(canvas, readout, tokens, matrix, units, strip = null, xAxis = null) {
+// `onPick(t, unit)`, when given, is called with the clicked column's step and row's unit.
+function drawHeatmap(canvas, readout, tokens, matrix, units, strip = null, xAxis = null, onPick = null) {
   const time = matrix.length, n = time ? matrix[0].length : 0;
   const rows = units.length ? units : [...Array(n).keys()];
   const height = Math.max(3, Math.min(24, Math.floor(480 / Math.max(1, rows.length))));
@@ -127,14 +129,19 @@ function drawHeatmap(canvas, readout, tokens, matrix, units, strip = null, xAxis
       xAxis.append(tick);
     });
   }
-  canvas.onmousemove = (event) => {
+  const at = (event) => {
     const box = canvas.getBoundingClientRect();
     const x = ((event.clientX - box.left) / box.width) * width;
     const t = edges.findIndex(([left, right]) => x >= left && x < right);
     const r = Math.floor(((event.clientY - box.top) / box.height) * rows.length);
-    if (t < 0 || r < 0 || r >= rows.length) return;
-    readout.textContent = `unit ${rows[r]}, t=${t} “${tokens[t]}”: ${matrix[t][rows[r]]}`;
+    return t < 0 || r < 0 || r >= rows.length ? null : [t, rows[r]];
   };
+  canvas.onmousemove = (event) => {
+    const cell = at(event);
+    if (cell) readout.textContent = `unit ${cell[1]}, t=${cell[0]} “${tokens[cell[0]]}”: ${matrix[cell[0]][cell[1]]}`;
+  };
+  canvas.onclick = onPick ? (event) => { const cell = at(event); if (cell) onPick(...cell); } : null;
+  canvas.style.cursor = onPick ? "pointer" : "";
   const range = scale.signed ? `red ${fmt(scale.low)} · white 0 · blue ${fmt(scale.high)}` : "white 0 · blue 1";
   readout.textContent = `${rows.length} units × ${time} steps (${range}); hover for a value`;
 }
@@ -180,6 +187,12 @@ function drawCurves(canvas, series, axes = {}) {
     context.fillStyle = context.strokeStyle;
     context.fillText(s.name, left + 8, top + 10 + 12 * k);
   });
+}
+
+// A prediction in a few words: the most probable class and its probability, or the value.
+function predictionText(prediction) {
+  if (!prediction) return "";
+  return prediction.top ? `${prediction.top[0].label} ${fmt(prediction.top[0].probability)}` : fmt(prediction.value);
 }
 
 function showPrediction(container, prediction, target) {
@@ -273,6 +286,11 @@ function build() {
         el("div", { class: "axis-title", text: "word (time step)" }),
       ]),
       ($.readout = el("div", { id: "readout", class: "info" })),
+      el("div", { class: "controls" }, [
+        el("label", { text: "Click a heatmap column to clamp the gate there to " }, [select("clamp-value")]),
+        el("label", { text: " at " }, [select("clamp-units")]),
+      ]),
+      ($.intervention = el("div", { id: "intervention", role: "status" })),
       ($.curves = el("div", { id: "curves" }, [
         el("div", { class: "info", text: "input features over time" }),
         ($.inputCurve = el("canvas", { id: "input-curve" })),
@@ -298,6 +316,8 @@ function build() {
       ($.probeReadout = el("div", { id: "probe-readout", class: "info" })),
     ]),
   );
+  $["clamp-value"].replaceChildren(new Option("0", "0"), new Option("1", "1"));
+  $["clamp-units"].replaceChildren(new Option("every unit", "all"), new Option("the clicked unit", "one"));
   $.run.addEventListener("change", () => selectRun($.run.value));
   $.layer.addEventListener("change", () => { fillGates(); changedGate(); });
   $.gate.addEventListener("change", changedGate);
@@ -465,7 +485,7 @@ function showTutorial(tutorial) {
 // Nothing of an earlier answer stays on the page once a request fails or cannot be made.
 function clearResults() {
   state.trace = null;
-  for (const node of [$.strip, $.prediction, $.notes, $.heatmapX]) node.replaceChildren();
+  for (const node of [$.strip, $.prediction, $.notes, $.heatmapX, $.intervention]) node.replaceChildren();
   $.heatmap.width = $.heatmap.height = 0;
   $.heatmap.style.width = $.heatmap.style.height = "0px";
   $.readout.textContent = $.switchInfo.textContent = "";
@@ -475,6 +495,7 @@ async function trace() {
   const run = state.run;
   if (!run) return;
   const serial = ++state.serial;
+  state.clampSerial++;  // a clamp still on its way was of the input before
   $.error.textContent = "";
   if (!run.traceable) {
     clearResults();
@@ -491,6 +512,7 @@ async function trace() {
     const body = await getJson("trace", { run: run.run, [key]: $.input.value });
     if (serial !== state.serial) return;  // a later request superseded this one
     state.trace = body;
+    $.intervention.replaceChildren();  // it was of the input before
     $.notes.replaceChildren(...(body.notes || []).map((note) => el("div", {
       class: "note", text: `Outside what this run was trained on: ${note}.`,
     })));
@@ -518,7 +540,7 @@ function redraw() {
       mark: state.switchStep,
       onPick: (t) => { state.switchStep = t; redraw(); },
     });
-    drawHeatmap($.heatmap, $.readout, tokens, matrix, state.units, $.strip, $.heatmapX);
+    drawHeatmap($.heatmap, $.readout, tokens, matrix, state.units, $.strip, $.heatmapX, intervene);
     showPrediction($.prediction, state.trace.prediction);
     const who = state.units.length ? `units ${state.units.join(", ")}` : "mean of all units";
     $.switchInfo.textContent = `switch word: “${tokens[state.switchStep]}” (t=${state.switchStep}; click a word to change it) · strip: ${who}`;
@@ -534,6 +556,51 @@ function redraw() {
     }
   }
   redrawProbe();
+}
+
+// Clamp the shown gate at step `t` (every unit, or `unit` when "the clicked unit" is chosen) and
+// show the prediction before → after and which gates and states changed from which step on.
+async function intervene(t, unit) {
+  const run = state.run, traced = state.trace;
+  if (!run || !traced) return;
+  const serial = ++state.clampSerial;
+  const key = run.task.input_kind === "tokens" ? "text" : "values";
+  const params = {
+    run: run.run, [key]: $.input.value, layer: state.layer, gate: state.gate, step: t,
+    value: $["clamp-value"].value,
+  };
+  if ($["clamp-units"].value === "one") params.unit = unit;
+  $.error.textContent = "";
+  $.status.textContent = "clamping…";
+  try {
+    const body = await getJson("intervene", params);
+    if (serial !== state.clampSerial) return;
+    $.status.textContent = "";
+    const c = body.clamp;
+    const where = c.unit == null ? "every unit" : `unit ${c.unit}`;
+    const changed = [];
+    for (const [layer, keys] of Object.entries(body.changes)) {
+      for (const [name, change] of Object.entries(keys)) {
+        if (change.from == null) continue;
+        const largest = Math.max(...change.largest);
+        changed.push(el("li", { class: "changed", "data-key": `${layer}/${name}`,
+          text: `${layer}/${name} from t=${change.from} “${body.tokens[change.from]}” (largest change ${fmt(largest)})` }));
+      }
+    }
+    $.intervention.replaceChildren(
+      el("div", { class: "clamp", text: `${c.layer}/${c.gate} clamped to ${c.value} at t=${c.step} ` +
+        `“${body.tokens[c.step]}”, ${where}:` }),
+      el("div", { id: "before-after", class: "prediction",
+        text: `prediction ${predictionText(body.before)} → ${predictionText(body.after)}` }),
+      changed.length ? el("ul", { class: "changes" }, changed)
+        : el("div", { class: "info", text: "no gate or state changed by more than 1e-6" }),
+    );
+  } catch (error) {
+    if (serial !== state.clampSerial) return;
+    $.status.textContent = "";
+    $.intervention.replaceChildren();
+    $.error.textContent = String(error.message);
+  }
 }
 
 async function loadProbe() {
