@@ -857,6 +857,7 @@ def test_the_page_opens_on_the_tutorials_sentence_and_the_forget_gate_drops_at_b
         at_but = forget_at(default, "but")
         expect(frame.locator("#prediction .best")).to_have_attribute("data-label", favourite["bob"])
         expect(frame.locator("#notes .note")).to_have_count(0)
+        expect(frame.locator("#heatmap-x .tick").last).to_be_visible()  # laid out (not 0 wide)
         chips, ticks, heatmap = chips_and_ticks(frame)
         assert ticks and all(chips[t][0] < centre < chips[t][1] for t, centre in ticks), ticks
         assert abs(heatmap["x"] + heatmap["width"] - chips[-1][1]) <= 3  # as wide as the chips
