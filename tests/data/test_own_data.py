@@ -259,7 +259,9 @@ def test_serve_text_and_serve_raw_tokenise_in_the_graph_without_gatelab(sweep, v
         ids = encode_padded(sequences, prep["vocab"], prep["max_len"], prep["keep"])
         assert (ids == 1).any()  # unknown words / characters are in the batch
         cases.append({"dir": str(sweep[name] / "saved_model"), "texts": texts, "ids": ids.tolist()})
-    from experiments.export.saved_model import main as export  # the re-export reads preprocessing.json
+    from experiments.export.saved_model import (
+        main as export,  # the re-export reads preprocessing.json
+    )
 
     reexported = export([str(sweep["own_long"]), "--out", str(tmp_path / "long")])
     for run, folder in ((sweep["own_long"], reexported), (value_run, value_run / "saved_model")):
@@ -516,8 +518,8 @@ def test_a_path_hydra_cannot_parse_is_refused_with_how_to_quote_it(
     """`é`, `( )` and `~` are outside Hydra's unquoted values: the line says how to quote them,
     and the quoted path trains (`~` is the home folder, which the shell does not expand after
     `=`)."""
-    from experiments.cli.preflight import check_command_line
     from experiments.cli.config import register_schemas
+    from experiments.cli.preflight import check_command_line
 
     register_schemas()
     (tmp_path / "données").mkdir()
