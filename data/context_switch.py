@@ -227,9 +227,7 @@ class ContextSwitchTask(Task):
             },
         }
 
-    def gate_means(
-        self, values: np.ndarray, mask: np.ndarray, split: Split
-    ) -> dict[str, float]:
+    def gate_means(self, values: np.ndarray, mask: np.ndarray, split: Split) -> dict[str, float]:
         """Mean of one gate over units and sentences at the words the tutorial talks about.
 
         Args:
