@@ -19,6 +19,12 @@ from tests.experiments.test_tensorboard import LSTM_GATES, decode, read_events
 ATOL = 1e-5
 
 
+def heatmap(events: dict, layer: str, gate: str) -> list:
+    """The series of `layer`'s heatmap of `gate`, tagged `heatmaps/<layer>/<k>_<gate>`."""
+    (tag,) = [t for t in events if re.fullmatch(rf"heatmaps/{re.escape(layer)}/\d+_{gate}", t)]
+    return events[tag]
+
+
 def readme_example() -> str:
     """The Python block of the README's "Your own model" section."""
     section = (REPO / "README.md").read_text().split("## Your own model", 1)[1]
@@ -37,7 +43,8 @@ def test_the_readme_script_logs_a_keras_lstm_in_a_fresh_process(tmp_path):
         series = events[f"gates/lstm/{gate}"]
         assert [step for step, _ in series] == list(range(epochs))
         assert series[-1][1][:, 2].sum() == 64 * 12 * 32  # probe rows × steps × units
-        assert [step for step, _ in events[f"heatmaps/lstm/{gate}"]] == [epochs - 1]
+        assert [step for step, _ in heatmap(events, "lstm", gate)] == [epochs - 1]
+    assert "heatmaps/lstm/0_forget" in events  # the memory gate's picture first in the tab
     for side in ("left", "right"):
         assert 0.0 <= events[f"saturation/lstm/forget_{side}"][-1][1] <= 1.0
     # An LSTM keeps its cell with the forget gate: retention is the forget gate, bucket by bucket.
@@ -194,9 +201,9 @@ def test_the_callback_on_a_two_input_model_with_ours_and_wrappers(tmp_path):
         for gate in ("update", "reset", "candidate", "hidden", "retention"):
             series = events[f"gates/bi/{direction}/{gate}"]
             assert [s for s, _ in series] == [0, 1] and series[-1][1][:, 2].sum() == real * 4
-            assert f"heatmaps/bi/{direction}/{gate}" in events
+            assert heatmap(events, f"bi/{direction}", gate)
     assert events["gates/td/lstm/forget"][-1][1][:, 2].sum() == 16 * 2 * 5 * 3
-    assert decode(events["heatmaps/td/lstm/forget"][-1][1]).shape[1] > 50
+    assert decode(heatmap(events, "td/lstm", "forget")[-1][1]).shape[1] > 50
 
     gru = bi.forward_layer
     e = model.get_layer("embedding")(x[0]).numpy()
