@@ -154,7 +154,7 @@ def report(sweep_dir: Path, echo: bool = True) -> Report:
     runs.to_csv(sweep_dir / outputs.RESULTS, index=False)
     ok = runs[runs["status"] == "ok"]
     lines = [f"Sweep {sweep_dir}: {len(ok)} of {len(runs)} runs ok"]
-    for task, group in ok.groupby("data"):
+    for task, group in ok.groupby("data") if not ok.empty else ():  # no run ok: nothing to tabulate
         metric = group["primary_metric"].iloc[0]
         better = "higher" if group["higher_is_better"].iloc[0] else "lower"
         lines += [

@@ -68,6 +68,18 @@ def test_report_writes_csv_and_plot_and_counts_failures(sweep_dir, capsys):
     assert result.plot == sweep_dir / outputs.PLOT and result.plot.stat().st_size > 0
 
 
+def test_a_sweep_whose_runs_all_died_is_reported_not_raised(tmp_path, capsys):
+    """Every run killed before it wrote `metrics.json` (or its record unreadable): the report
+    lists each with why and counts them, instead of failing on the table it cannot make."""
+    outputs.write_json(tmp_path / outputs.SWEEP_PLAN, {"runs": ["model=rnn", "model=gru"]})
+    (tmp_path / "model=gru").mkdir()
+    (tmp_path / "model=gru" / outputs.METRICS).write_text("[1, 2]")
+    result = report(tmp_path)
+    assert result.n_failed == 2 and result.plot is None
+    printed = capsys.readouterr().out
+    assert "0 of 2 runs ok" in printed and "model=rnn: missing: no metrics.json" in printed
+
+
 def test_latest_sweep_is_the_last_one_hydra_wrote(tmp_path):
     for name in ("b", "a"):
         (tmp_path / "sweeps" / name).mkdir(parents=True)
