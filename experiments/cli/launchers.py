@@ -153,7 +153,10 @@ def check_output_folder(config: DictConfig, multirun: bool) -> None:
         ConfigError: naming the key, the folder and why.
     """
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    folder = Path(str(OmegaConf.select(config, key))).absolute()
+    try:
+        folder = Path(str(OmegaConf.select(config, key))).absolute()
+    except Exception:  # an interpolation only a running job resolves (`${hydra:job.num}`)
+        return
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
