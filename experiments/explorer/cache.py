@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.export import saved_model as export
+from experiments.export import signatures as export
 from experiments.export.intervene import INTERVENE, input_name
 
 ASSERTION = re.compile(r"assertion failed: \[(.*?)\] \[")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from experiments import outputs
-from experiments.export import saved_model as export
+from experiments.export import signatures as export
 
 PB = "saved_model.pb"
 SKIPPED = {outputs.SAVED_MODEL, outputs.TENSORBOARD, outputs.BACKUP}  # never hold run folders
@@ -147,7 +147,7 @@ def interface(pb: Path) -> dict[str, Any]:
         raise ForeignSavedModelError(
             f"{pb} has no {' and no '.join(f'`{m}`' for m in missing)} signature (it has "
             f"{', '.join(sorted(found)) or 'none'}); export it with `python -m experiments.export "
-            "RUN_DIR` or `experiments.export.export_saved_model`"
+            "RUN_DIR` or `experiments.export.saved_model.export_saved_model`"
         )
     gates, serve = found[export.GATES], found[export.SERVE]
     not_exports = ForeignSavedModelError(f"{pb}'s `gates` and `serve` signatures are not export's")

@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from experiments import outputs
-from experiments.export.signatures import (  # noqa: F401  (the signature names, for readers)
+from experiments.export.signatures import (
     GATES,
     OUTPUT_KEY,
     SERVE,
