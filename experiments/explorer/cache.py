@@ -80,11 +80,11 @@ class TracedModel:
         return outputs, gates
 
     def intervene(
-        self, x: np.ndarray, key: str, where: np.ndarray, value: float
+        self, x: np.ndarray, key: str, where: np.ndarray, value: float | np.ndarray
     ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:
         """Outputs and gates of one example with the trace key `key` (`"<layer>/<gate>"`) set to
-        `value` where `where` (bool, rank 3, broadcastable to `(1, time, units)`) is True, every
-        other key left alone; as `trace` returns them.
+        `value` (a number, or rank 3 like `where`) where `where` (bool, rank 3, broadcastable
+        to `(1, time, units)`) is True, every other key left alone; as `trace` returns them.
 
         Raises: `ValueError` as `trace`, and when the SavedModel has no `intervene` signature.
         """
@@ -100,7 +100,9 @@ class TracedModel:
             if name != self._input
         }
         feed[input_name(key, "where")] = np.asarray(where, bool)
-        feed[input_name(key, "value")] = np.full((1, 1, 1), value, np.float32)
+        feed[input_name(key, "value")] = np.asarray(value, np.float32).reshape(
+            np.shape(value) or (1, 1, 1)
+        )
         try:
             result = self._intervene(
                 **{self._input: tf.constant(x)}, **{k: tf.constant(v) for k, v in feed.items()}

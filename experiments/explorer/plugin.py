@@ -18,6 +18,9 @@ person can fix, 503 for a run whose SavedModel does not load):
   clamped to 0 or 1 at step T (every unit, or unit U), through the SavedModel's `intervene`
   signature: the prediction `before` and `after`, and per layer and traced key the largest
   absolute change at every step and the first step it exceeds 1e-6 (`changes`).
+  `value=patch&source=...` (a second input, read as `text` or `values` are) patches instead:
+  the gate at step T takes its value at step T of the second input (activation patching;
+  `source` gives its tokens and `patched` the values put in).
 - `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
   (epoch), with the prediction at each step; works without a SavedModel.
 - `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
@@ -44,7 +47,7 @@ from werkzeug import wrappers
 
 from experiments import outputs
 from experiments.explorer import inputs, saved, summary
-from experiments.explorer.cache import ModelCache, ModelError
+from experiments.explorer.cache import ModelCache, ModelError, TracedModel
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"/index.js": "text/javascript", "/style.css": "text/css"}
@@ -55,6 +58,7 @@ DISK_SECONDS = 10  # how long a request for one run reuses the last walk of the 
 MAX_NAMED = 20  # runs an unknown-run message names (the `runs` route lists them all)
 RULE = ("tokens", "lowercase")
 CLAMPS = ("0", "1")  # the values `intervene` clamps a gate to
+PATCH = "patch"  # `value=patch`: the gate's own value in a second input (`source`)
 CHANGED = 1e-6  # a larger absolute change counts as changed
 NO_SAVED_MODEL = (  # the page labels a run "no SavedModel" by this opening (docs/screenshots.py)
     f"no exported SavedModel ({outputs.SAVED_MODEL}/ beside its tb/): only its logged probe can "
@@ -97,6 +101,18 @@ def _index(text: str | None, name: str, count: int) -> int:
             f"`{name}` must be a whole number in [0, {count - 1}]; got {text!r}"
         )
     return index
+
+
+def _read(
+    task: dict[str, Any], text: str | None = None, values: str | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """`(x, tokens, unknown)` of one input, `text` for a token task or `values` (JSON rows) for
+    a feature task: `x` `(1, time)` int32 or `(1, time, features)` float32, the tokens as read
+    (step numbers for features) and the words read as `<unk>`."""
+    if text is not None:
+        return inputs.encode_text(task, text)
+    x = inputs.parse_values(task, values)
+    return x, [str(t) for t in range(x.shape[1])], []
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -365,12 +381,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             raise inputs.InputError(
                 f"send exactly one of `text` and `values` (this run reads `{wanted}`)"
             )
-        unknown: list[str] = []
-        if "text" in args:
-            x, tokens, unknown = inputs.encode_text(task, args["text"])
-        else:
-            x = inputs.parse_values(task, args["values"])
-            tokens = [str(t) for t in range(x.shape[1])]
+        x, tokens, unknown = _read(task, args.get("text"), args.get("values"))
         return run, entry, task, x, tokens, unknown
 
     def trace(self, request: wrappers.Request) -> dict[str, Any]:
@@ -399,9 +410,10 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
 
     def intervene(self, request: wrappers.Request) -> dict[str, Any]:
         """The `intervene` route's answer: the prediction before and after clamping one gate
-        (`layer`, `gate`) to `value` (0 or 1) at one `step` (at every unit, or at `unit`), and
-        per layer and traced key the largest absolute change over the units at every step
-        (`largest`) and the first step where it exceeds `CHANGED` (`from`, None: unchanged)."""
+        (`layer`, `gate`) to `value` (0 or 1; or `patch`: its value in the input `source`) at
+        one `step` (at every unit, or at `unit`), and per layer and traced key the largest
+        absolute change over the units at every step (`largest`) and the first step where it
+        exceeds `CHANGED` (`from`, None: unchanged)."""
         run, entry, task, x, tokens, unknown = self._input(request)
         model = self._model(run, entry)
         args = request.args
@@ -417,12 +429,20 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         step = _index(args.get("step"), "step", time_steps)
         unit = None if args.get("unit", "") == "" else _index(args["unit"], "unit", units)
         value = args.get("value", "")
-        if value not in CLAMPS:
-            raise inputs.InputError(f"`value` must be one of {', '.join(CLAMPS)}; got {value!r}")
+        if value not in (*CLAMPS, PATCH):
+            raise inputs.InputError(
+                f"`value` must be one of {', '.join(CLAMPS)}, {PATCH}; got {value!r}"
+            )
         where = np.zeros((1, time_steps, 1 if unit is None else units), bool)
         where[0, step, 0 if unit is None else unit] = True
+        source, patched = None, None
+        if value == PATCH:
+            source, new = self._source(run, model, task, args, (layer, gate), step, time_steps)
+            patched = new[0, step] if unit is None else new[0, step, unit : unit + 1]
         try:
-            after_y, after = model.intervene(x, f"{layer}/{gate}", where, float(value))
+            after_y, after = model.intervene(
+                x, f"{layer}/{gate}", where, new if value == PATCH else float(value)
+            )
         except ValueError as exc:
             raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         inputs.check_finite(after_y, after)
@@ -440,10 +460,44 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             "tokens": tokens,
             "unknown": unknown,
             "clamp": {"layer": layer, "gate": gate, "step": step, "unit": unit, "value": value},
+            "source": source,
+            "patched": None if patched is None else _rounded(patched),
             "before": inputs.prediction(task, before_y),
             "after": inputs.prediction(task, after_y),
             "changes": changes,
         }
+
+    @staticmethod
+    def _source(
+        run: str,
+        model: TracedModel,
+        task: dict[str, Any],
+        args: Any,
+        key: tuple[str, str],
+        step: int,
+        time_steps: int,
+    ) -> tuple[list[str], np.ndarray]:
+        """`(tokens, values)` of a patch: the second input `source` as read, and `(1,
+        time_steps, units)` float32 holding its `key` (layer, gate) at `step` (zeros elsewhere:
+        the `where` selects step `step` only)."""
+        if not args.get("source", "").strip():
+            raise inputs.InputError(
+                f"`value={PATCH}` needs `source`, the second input whose gate value is patched in"
+            )
+        kind = "text" if task["input_kind"] == "tokens" else "values"
+        x, tokens, _ = _read(task, **{kind: args["source"]})
+        try:
+            _, traced = model.trace(x)
+        except ValueError as exc:
+            raise inputs.InputError(f"run {run!r}: the model refused `source`: {exc}") from None
+        values = traced[key[0]][key[1]]  # (time of source, units)
+        if step >= len(values):
+            raise inputs.InputError(
+                f"`source` has {len(values)} steps; patching step {step} needs at least {step + 1}"
+            )
+        new = np.zeros((1, time_steps, values.shape[1]), np.float32)
+        new[0, step] = values[step]
+        return tokens, new
 
     def probe(self, request: wrappers.Request) -> dict[str, Any]:
         """The `probe` route's answer: one gate of the probe examples at every logged step."""

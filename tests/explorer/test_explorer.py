@@ -200,12 +200,48 @@ def test_intervene_clamps_a_gate_at_one_step_as_the_tracer_does(client, logdir):
             f"`step` must be a whole number in [0, {len(words) - 1}]",
         ),
         ({"step": "x", "value": 1}, "`step` must be a whole number"),
-        ({"step": 1, "value": "0.5"}, "`value` must be one of 0, 1; got '0.5'"),
+        ({"step": 1, "value": "0.5"}, "`value` must be one of 0, 1, patch; got '0.5'"),
         ({"step": 1, "value": 1, "unit": 8}, "`unit` must be a whole number in [0, 7]"),
         ({"step": 1, "value": 1, "gate": "nope"}, "unknown layer/gate 'lstm_0'/'nope'"),
     ]:
         status, body = get(client, "intervene", **(query | bad))
         assert status == 400 and set(body) == {"error"} and expected in body["error"], body
+
+
+def test_intervene_patches_a_gate_from_a_second_sentence_as_the_tracer_does(client, logdir):
+    """`value=patch`: the gate at the switch word takes its value in the "and" sentence; a
+    sentence patched with its own values is unchanged (to the last bit of what is sent)."""
+    words, step = SENTENCE.split(), SENTENCE.split().index("but")
+    other = SENTENCE.replace("but", "and")
+    query = {"run": LSTM_RUN, "text": SENTENCE, "layer": "lstm_0", "gate": "forget", "step": step}
+    tracer = GateTracer(load(logdir, "lstm"))
+    x = np.array([[ID[w] for w in words]], np.int32)
+    source = np.array([[ID[w] for w in other.split()]], np.int32)
+    donor = tracer(source)["lstm_0"]["forget"].numpy()  # (1, time, units)
+    where = (np.arange(len(words)) == step)[None, :, None]
+    expected, _ = tracer.intervene(x, {"lstm_0/forget": (where, donor)})
+    expected = np.asarray(expected)[0]
+    status, body = get(client, "intervene", **query, value="patch", source=other)
+    assert status == 200, body
+    assert body["source"] == other.split() and body["clamp"]["value"] == "patch"
+    np.testing.assert_allclose(body["patched"], donor[0, step], atol=2e-6)
+    probabilities = np.exp(expected - expected.max()) / np.exp(expected - expected.max()).sum()
+    top = body["after"]["top"][0]
+    assert top["label"] == summary.target_label(load_spec(), np.argmax(probabilities))
+    np.testing.assert_allclose(top["probability"], probabilities.max(), rtol=1e-5)
+    assert body["changes"]["lstm_0"]["forget"]["from"] == step
+    status, body = get(client, "intervene", **query, value="patch", source=SENTENCE)
+    assert status == 200 and body["before"] == body["after"], body
+    assert all(c["from"] is None for c in body["changes"]["lstm_0"].values())
+    status, body = get(client, "intervene", **query, unit=3, value="patch", source=other)
+    assert status == 200 and len(body["patched"]) == 1
+    np.testing.assert_allclose(body["patched"][0], donor[0, step, 3], atol=2e-6)
+    for bad, expected_error in [
+        ({}, "`value=patch` needs `source`"),
+        ({"source": "alice likes"}, "`source` has 2 steps; patching step 3 needs at least 4"),
+    ]:
+        status, body = get(client, "intervene", **(query | {"value": "patch"} | bad))
+        assert status == 400 and expected_error in body["error"], body
 
 
 def load_spec():
@@ -684,6 +720,13 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
         expect(frame.locator("#intervention .clamp")).to_contain_text("clamped to 0 at t=0")
         expect(frame.locator("#before-after")).to_contain_text(f"prediction {best} ")
         expect(frame.locator("#before-after")).to_contain_text(" → ")
+        frame.locator("#clamp-value").select_option("patch")  # from the "and" sentence
+        expect(frame.locator("#patch-source")).to_have_value(SENTENCE.replace("but", "and"))
+        frame.locator("#heatmap").click(position={"x": first["x"] - canvas["x"] + 2, "y": 1})
+        expect(frame.locator("#intervention .clamp")).to_contain_text(
+            "patched at t=0 “alice” from t=0 “alice”"
+        )  # both sentences open alike, so nothing changes
+        expect(frame.locator("#intervention")).to_contain_text("no gate or state changed")
         expect(frame.locator("#epoch")).to_have_attribute("max", "1")
         expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
         frame.locator("#epoch").fill("0")

@@ -289,6 +289,10 @@ function build() {
       el("div", { class: "controls" }, [
         el("label", { text: "Click a heatmap column to clamp the gate there to " }, [select("clamp-value")]),
         el("label", { text: " at " }, [select("clamp-units")]),
+        ($.sourceLabel = el("label", { id: "source-label", hidden: "" }, [
+          el("span", { text: " second input (its gate at the clicked word is patched in): " }),
+          ($.source = el("textarea", { id: "patch-source", rows: "1", cols: "48", spellcheck: "false" })),
+        ])),
       ]),
       ($.intervention = el("div", { id: "intervention", role: "status" })),
       ($.curves = el("div", { id: "curves" }, [
@@ -316,7 +320,9 @@ function build() {
       ($.probeReadout = el("div", { id: "probe-readout", class: "info" })),
     ]),
   );
-  $["clamp-value"].replaceChildren(new Option("0", "0"), new Option("1", "1"));
+  $["clamp-value"].replaceChildren(new Option("0", "0"), new Option("1", "1"),
+    new Option("its value in a second input", "patch"));
+  $["clamp-value"].addEventListener("change", choseClamp);
   $["clamp-units"].replaceChildren(new Option("every unit", "all"), new Option("the clicked unit", "one"));
   $.run.addEventListener("change", () => selectRun($.run.value));
   $.layer.addEventListener("change", () => { fillGates(); changedGate(); });
@@ -570,6 +576,7 @@ async function intervene(t, unit) {
     value: $["clamp-value"].value,
   };
   if ($["clamp-units"].value === "one") params.unit = unit;
+  if (params.value === "patch") params.source = $.source.value;
   $.error.textContent = "";
   $.status.textContent = "clamping…";
   try {
@@ -587,9 +594,11 @@ async function intervene(t, unit) {
           text: `${layer}/${name} from t=${change.from} “${body.tokens[change.from]}” (largest change ${fmt(largest)})` }));
       }
     }
+    const how = c.value === "patch"
+      ? `patched at t=${c.step} “${body.tokens[c.step]}” from t=${c.step} “${body.source[c.step]}” of “${body.source.join(" ")}”`
+      : `clamped to ${c.value} at t=${c.step} “${body.tokens[c.step]}”`;
     $.intervention.replaceChildren(
-      el("div", { class: "clamp", text: `${c.layer}/${c.gate} clamped to ${c.value} at t=${c.step} ` +
-        `“${body.tokens[c.step]}”, ${where}:` }),
+      el("div", { class: "clamp", text: `${c.layer}/${c.gate} ${how}, ${where}:` }),
       el("div", { id: "before-after", class: "prediction",
         text: `prediction ${predictionText(body.before)} → ${predictionText(body.after)}` }),
       changed.length ? el("ul", { class: "changes" }, changed)
@@ -601,6 +610,14 @@ async function intervene(t, unit) {
     $.intervention.replaceChildren();
     $.error.textContent = String(error.message);
   }
+}
+
+// Patching needs a second input: shown only then, first filled with the typed one where "but"
+// becomes "and" (the tutorial's pair; the person can type any other).
+function choseClamp() {
+  const patch = $["clamp-value"].value === "patch";
+  $.sourceLabel.hidden = !patch;
+  if (patch && !$.source.value.trim()) $.source.value = $.input.value.replace(/\bbut\b/, "and");
 }
 
 async function loadProbe() {
