@@ -20,6 +20,7 @@ from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from data.own import machine_memory
+from experiments.pipeline import solved
 
 
 class ConfigError(ValueError):
@@ -70,6 +71,8 @@ class TrainerSchema:
     learning_rate: float = MISSING
     clipnorm: float | None = MISSING
     patience: int | None = MISSING
+    solved_monitor: str | None = MISSING
+    solved_at: float | None = MISSING
     jit_compile: bool = MISSING
     optimizer: Any = None
 
@@ -93,6 +96,20 @@ class TrainerSchema:
             "trainer.patience",
             self.patience,
             "an integer >= 0 or null (no early stopping)",
+        )
+        _require(
+            lambda v: v is None or v in solved.MONITORS,
+            "trainer.solved_monitor",
+            self.solved_monitor,
+            f"one of {', '.join(solved.MONITORS)}, or null (never stop as solved)",
+        )
+        _require(
+            lambda v: (
+                (v is None) == (self.solved_monitor is None) and (v is None or math.isfinite(v))
+            ),
+            "trainer.solved_at",
+            self.solved_at,
+            "a finite number when trainer.solved_monitor is set, null when it is null",
         )
 
 

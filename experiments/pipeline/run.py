@@ -31,6 +31,7 @@ from experiments.pipeline.resume import (
     RunBackup,
     TrainingClock,
 )
+from experiments.pipeline.stopping import StopWhenSolved
 from experiments.tensorboard.logger import RunLogger
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def fit(
         stateful["early_stopping"] = ResumableEarlyStopping(
             monitor="val_loss", patience=trainer.patience, restore_best_weights=True
         )
+    if trainer.solved_monitor is not None:  # stateless: outside the backup's state
+        callbacks = [StopWhenSolved(trainer.solved_monitor, trainer.solved_at), *callbacks]
     backup = RunBackup(run_dir / outputs.BACKUP, stateful)
     done = backup.restore_finished(model)
     if done is not None:  # killed after training, while evaluating or saving

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from experiments import outputs
+from experiments.pipeline import solved
 from experiments.results.claims import Budget
 from experiments.results.report import load_runs
 
@@ -78,8 +79,12 @@ def budget(run_dir: Path) -> str:
     n_train, epochs, batch = data.get("n_train"), trainer["epochs"], trainer["batch_size"]
     sequences = f"{n_train:,} training sequences" if n_train else "the task's training split"
     updates = f" = {epochs * math.ceil(n_train / batch):,} updates" if n_train else ""
-    patience = trainer.get("patience")
-    stopping = f" (early stopping, patience {patience})" if patience else " (no early stopping)"
+    patience, solved = trainer.get("patience"), _solved(trainer)
+    stopping = (
+        f" (early stopping, patience {patience}{solved})"
+        if patience
+        else (f" (no early stopping{solved})")
+    )
     return (
         f"{sequences}, up to {epochs} epochs{updates}{stopping}, {model['units']} units, "
         f"batch {batch}, Adam at {trainer['learning_rate']}"
@@ -115,13 +120,19 @@ def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
         f"{trainer.patience}, best weights)"
         if trainer.patience is not None
         else f"a cap of {trainer.epochs} epochs, no early stopping (the final weights)"
-    )
+    ) + _solved(trainer)
     return Budget(
         f"up to {seen}",
         f"up to {updates} at batch {trainer.batch_size}, Adam at {rates}",
         f"{units} units",
         stopping,
     )
+
+
+def _solved(trainer: dict) -> str:
+    """`"; stops once solved: val_loss ≤ 0.001"`, or "" without a success criterion."""
+    monitor = trainer.get("solved_monitor")
+    return f"; stops once solved: {solved.words(monitor, trainer['solved_at'])}" if monitor else ""
 
 
 def _plan_start(sweep_dir: Path) -> list[float]:
@@ -133,7 +144,7 @@ def _plan_start(sweep_dir: Path) -> list[float]:
 
 
 BUDGET_KEYS = ("data.n_train", "trainer.epochs", "trainer.batch_size", "trainer.patience",
-               "trainer.learning_rate")  # fmt: skip
+               "trainer.learning_rate", "trainer.solved_monitor", "trainer.solved_at")  # fmt: skip
 
 
 def _budget_of(config: dict, keys: tuple[str, ...]) -> dict[str, object]:

@@ -1,0 +1,23 @@
+"""When a task counts as solved on validation: the papers' success criterion, as a rule that
+`trainer.solved_monitor` / `trainer.solved_at` set (`stopping.StopWhenSolved` applies it; the
+results page states it). Keras-free, so configs and budgets read it without TensorFlow."""
+
+from __future__ import annotations
+
+MONITORS = ("val_loss", "val_accuracy", "val_mae")  # what `fit` logs on validation
+
+
+def higher_is_better(monitor: str) -> bool:
+    """True for an accuracy, False for a loss or an error."""
+    return monitor.endswith("accuracy")
+
+
+def reached(monitor: str, value: float, threshold: float) -> bool:
+    """Whether `value` of `monitor` counts as solved: at or above `threshold` for an accuracy,
+    at or below it for a loss or an error."""
+    return value >= threshold if higher_is_better(monitor) else value <= threshold
+
+
+def words(monitor: str, threshold: float) -> str:
+    """`"val_loss ≤ 0.001"`: the rule in words, for budgets and logs."""
+    return f"{monitor} {'≥' if higher_is_better(monitor) else '≤'} {threshold:g}"
