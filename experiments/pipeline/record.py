@@ -31,7 +31,8 @@ def run_hparams(cfg: DictConfig, task: Task) -> dict[str, Any]:
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """`ok  test_accuracy=0.953 (baseline 0.512)  12.3 s`, `skipped (already ok)` or the error."""
+    """`ok  test_accuracy=0.953 (best baseline 0.512)  12.3 s`, `skipped (already ok)` or the
+    error."""
     if record.get("skipped"):
         return SKIPPED
     if record["status"] != "ok":
@@ -39,7 +40,7 @@ def summary_line(record: dict[str, Any]) -> str:
     metric = record["primary_metric"]
     return (
         f"ok  test_{metric}={record[f'test_{metric}']:.4g} "
-        f"(baseline {record[f'baseline_{metric}']:.4g})  {record['train_seconds']:.1f} s"
+        f"(best baseline {record[f'baseline_{metric}']:.4g})  {record['train_seconds']:.1f} s"
     )
 
 

@@ -224,7 +224,7 @@ def test_a_slurm_sweep_is_one_job_array_all_ok_with_report_and_tensorboard(sweep
     assert re.search(r"^#SBATCH --array=0-3%\d+$", script.read_text(), re.M)  # one array of 4
     assert f"Sweep {sweep_dir}: 4 of 4 runs ok" in out, out
     progress = re.findall(
-        r"^\[(\d)/4\] (\S+)  ok  test_accuracy=\S+ \(baseline 0\.5\)  \S+ s"
+        r"^\[(\d)/4\] (\S+)  ok  test_accuracy=\S+ \(best baseline 0\.5\)  \S+ s"
         r"  elapsed \d+:\d\d  left ~\d+:\d\d$",
         out,
         re.M,
