@@ -88,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         if update_readme(args.readme, results, link):
             print(f"Updated the results block of {args.readme}")
     for r in results:
+        cut = " (provisional: sweep incomplete)" if r.sweep and r.sweep.incomplete else ""
         for v in r.verdicts:
             hoc = " (post hoc)" if v.registration.post_hoc else ""
-            print(f"  {r.preset.name}: {v.claim.text}: {v.verdict}{hoc}")
+            print(f"  {r.preset.name}: {v.claim.text}: {v.verdict}{hoc}{cut}")
     return 0
 
 

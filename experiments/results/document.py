@@ -75,6 +75,16 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
+def _verdict(result: PresetResult, verdict: Verdict) -> str:
+    """`**reproduced**`, and `(provisional: 60 of 135 runs)` after it while some of the preset's
+    planned runs have not finished."""
+    sweep = result.sweep
+    if sweep is None or not sweep.incomplete:
+        return f"**{verdict.verdict}**"
+    done = len(sweep.runs) - len(sweep.missing)
+    return f"**{verdict.verdict}** (provisional: {done} of {len(sweep.runs)} runs)"
+
+
 def _fixed(verdict: Verdict) -> str:
     return "**post hoc**" if verdict.registration.post_hoc else "before the runs"
 
@@ -86,7 +96,7 @@ def headline(results: list[PresetResult], link: str = "") -> str:
         [
             f"[{r.preset.name}]({link}#{r.preset.name})",
             v.claim.text,
-            f"**{v.verdict}**",
+            _verdict(r, v),
             _fixed(v),
         ]
         for r in results
@@ -154,6 +164,18 @@ def command(name: str) -> str:
     return f"python -m experiments.train experiment={name} hydra.sweep.dir=outputs/sweeps/{name}"
 
 
+MISSING_NAMED = 8  # missing runs named one by one; the rest are counted
+
+
+def _missing_lines(missing: pd.DataFrame) -> list[str]:
+    r"""`- \`model=lstm,seed=3\`: missing: no metrics.json` for the first few planned runs that
+    have not finished, and one line counting the rest."""
+    lines = [f"- `{r.run}`: missing: {r.error}" for r in missing.head(MISSING_NAMED).itertuples()]
+    if len(missing) > MISSING_NAMED:
+        lines.append(f"- and {len(missing) - MISSING_NAMED} more runs missing (no metrics.json)")
+    return lines
+
+
 def _run_lines(result: PresetResult) -> list[str]:
     """Command, folder, runs ok, time and the runs that did not finish ok."""
     lines = [f"Command: `{command(result.preset.name)}`", ""]
@@ -161,8 +183,9 @@ def _run_lines(result: PresetResult) -> list[str]:
     if sweep is None:
         return lines + ["**Not run yet**: no sweep of this preset under `outputs/`.", ""]
     runs, ok = sweep.runs, sweep.ok
-    failed = runs[runs["status"] != "ok"]
+    failed = runs[~runs["status"].isin(["ok", "missing"])]
     not_ok = [f"- `{r.run}`: {r.status}: {r.error}" for r in failed.itertuples()]
+    not_ok += _missing_lines(sweep.missing)
     if ok.empty:
         return [
             *lines,
@@ -178,6 +201,12 @@ def _run_lines(result: PresetResult) -> list[str]:
         f"{_duration(sweep.last_finish - sweep.first_start)} from the first run's start to the "
         "last run's end (two jobs at a time; a resumed sweep counts its pause)."
     )
+    if sweep.incomplete and not ok.empty:
+        lines += [
+            "",
+            f"**Incomplete**: {len(sweep.missing)} of the {len(runs)} planned runs have not "
+            "finished, so this preset's verdicts are provisional; the command above resumes them.",
+        ]
     lines += ["", f"Budget per run: {sweep.budget}.", *not_ok]
     return lines + [""]
 

@@ -30,6 +30,17 @@ class Sweep:
     budget: str  # the training budget of the runs, in words (from a run's .hydra/config.yaml)
 
     @property
+    def missing(self) -> pd.DataFrame:
+        """The planned runs with no `metrics.json`: not started yet, or cut off (a rerun of the
+        sweep's command resumes them)."""
+        return self.runs[self.runs["status"] == "missing"]
+
+    @property
+    def incomplete(self) -> bool:
+        """True while some planned run has not finished (`missing`)."""
+        return not self.missing.empty
+
+    @property
     def ok(self) -> pd.DataFrame:
         """The runs whose status is ok."""
         return self.runs[self.runs["status"] == "ok"]

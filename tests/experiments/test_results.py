@@ -323,3 +323,30 @@ def test_a_sweep_whose_runs_never_finished_is_listed_not_judged(tmp_path):
     assert {v.verdict for v in copy.verdicts} == {NOT_RUN}
     text = render(results, tmp_path / "docs")
     assert "none of its 2 runs has finished ok" in text and "`model=lstm`: missing" in text
+
+
+def test_a_sweep_cut_off_midway_has_provisional_verdicts(tmp_path):
+    """Six of the twelve runs its launch planned (sweep.json) finished: every verdict of the
+    preset says so, in the document and the README's table; the missing runs are counted past
+    the first few; a whole sweep is not provisional."""
+    _fabricated_context_switch(tmp_path / "outputs", started=2000.0)
+    sweep = tmp_path / "outputs" / "sweeps" / "context_switch_seeds"
+    planned = [f"model={m},seed={s}" for m in ("lstm", "gru") for s in range(6)]
+    (sweep / "sweep.json").write_text(json.dumps({"runs": planned, "started": 2000.0}))
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    (cs,) = [r for r in results if r.preset.name == "context_switch_seeds"]
+    assert cs.sweep.incomplete and len(cs.sweep.missing) == 6
+    text = render(results, tmp_path / "docs")
+    assert "**Incomplete**: 6 of the 12 planned runs have not finished" in text
+    rows = [line for line in text.splitlines() if "(#context_switch_seeds)" in line]
+    assert rows and all("(provisional: 6 of 12 runs)" in row for row in rows)
+    named = [line for line in text.splitlines() if line.endswith(": missing: no metrics.json")]
+    assert len(named) == 6  # six missing: all named
+    planned += [f"model=rnn,seed={s}" for s in range(6)]
+    (sweep / "sweep.json").write_text(json.dumps({"runs": planned, "started": 2000.0}))
+    text = render(build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md"), tmp_path / "docs")
+    assert "- and 4 more runs missing (no metrics.json)" in text
+    done = [f"model={m},seed={s}" for m in ("lstm", "gru") for s in range(3)]
+    (sweep / "sweep.json").write_text(json.dumps({"runs": done, "started": 2000.0}))
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    assert "provisional" not in render(results, tmp_path / "docs")
