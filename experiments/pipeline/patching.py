@@ -1,4 +1,4 @@
-"""What the memory gate causes on the context switch (issue 25): the trained model's first
+"""What the memory gate causes on the context switch: the trained model's first
 recurrent layer has its memory gate (`RecurrentCell.retention_gate`) clamped or patched at the
 words the tutorial names, and the answers are counted. Run once per trained run when the config
 says `measure.patching: true` (`conf/experiment/gate_patching.yaml`); the numbers go into

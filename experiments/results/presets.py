@@ -577,7 +577,7 @@ GATE_PATCHING = Preset(
         ),
         Claim(
             "A few units carry the LSTM's forgetting at “but”",
-            "exploratory (issue 25)",
+            "exploratory (gatelab)",
             "in lstm runs, at each length, holding the 4 top-ranked of 64 units at keep gives "
             "more than half the rise of the logit margin that holding all 64 gives (per run; "
             "one-sided t-test; margin 0.1)",
