@@ -59,6 +59,17 @@ class StopAt(RunLogger):
         return [keras.callbacks.LambdaCallback(on_epoch_begin=on_epoch_begin)]
 
 
+class StopAtTrainEnd(RunLogger):
+    """Raises KeyboardInterrupt as `fit` ends, before the run records that training ended: every
+    epoch is backed up, as after a kill in that window."""
+
+    def callbacks(self, model, task, log_dir):
+        def on_train_end(logs=None):
+            raise KeyboardInterrupt
+
+        return [keras.callbacks.LambdaCallback(on_train_end=on_train_end)]
+
+
 def hooked(tiny_cfg, target: str, *overrides: str, **params):
     """The tiny config with the logger replaced by one of this module's hooks."""
     cfg = tiny_cfg(*overrides)

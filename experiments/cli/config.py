@@ -111,6 +111,13 @@ class TrainerSchema:
             self.solved_at,
             "a finite number when trainer.solved_monitor is set, null when it is null",
         )
+        _require(
+            lambda v: v is None or self.patience is None,
+            "trainer.solved_monitor",
+            self.solved_monitor,
+            "null while trainer.patience is set (early stopping restores its best validation "
+            "loss weights at the end, not the solved epoch's): set trainer.patience=null",
+        )
 
 
 @dataclass
@@ -211,6 +218,7 @@ def validate_config(cfg: DictConfig) -> Any:
     check_ranges(cfg.trainer, TrainerSchema)
     task = _instantiate_checked(cfg, "data")
     check_measure(cfg, task)
+    check_solved(cfg, task)
     check_memory(cfg, task)
     check_layer(cfg, task)
     _instantiate_checked(cfg, "logger")
@@ -230,6 +238,22 @@ def check_measure(cfg: DictConfig, task: Any) -> None:
             check_task(task)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+
+def check_solved(cfg: DictConfig, task: Any) -> None:
+    """Refuse a success criterion on a validation log the task's training does not write
+    (`val_accuracy` for classification, `val_mae` otherwise; `val_loss` always).
+
+    Raises:
+        ConfigError: naming `trainer.solved_monitor`, the task and what it logs.
+    """
+    monitor = cfg.trainer.solved_monitor
+    logged = solved.logged(task.spec.is_classification)
+    if monitor is not None and monitor not in logged:
+        raise ConfigError(
+            f"trainer.solved_monitor={monitor}: this task ({type(task).__name__}) logs "
+            f"{', '.join(logged)} on validation"
+        )
 
 
 def check_layer(cfg: DictConfig, task: Any) -> None:

@@ -79,6 +79,11 @@ class TracedModel:
             gates.setdefault(layer, {})[gate] = value.numpy()[0]
         return outputs, gates
 
+    @property
+    def can_intervene(self) -> bool:
+        """Whether the SavedModel has the `intervene` signature (exports before it do not)."""
+        return self._intervene is not None
+
     def intervene(
         self, x: np.ndarray, key: str, where: np.ndarray, value: float | np.ndarray
     ) -> tuple[np.ndarray, dict[str, dict[str, np.ndarray]]]:

@@ -19,8 +19,9 @@ person can fix, 503 for a run whose SavedModel does not load):
   signature: the prediction `before` and `after`, and per layer and traced key the largest
   absolute change at every step and the first step it exceeds 1e-6 (`changes`).
   `value=patch&source=...` (a second input, read as `text` or `values` are) patches instead:
-  the gate at step T takes its value at step T of the second input (activation patching;
-  `source` gives its tokens and `patched` the values put in).
+  the gate at step T takes its value at the same step T of the second input (activation
+  patching; `source` gives its `tokens` and the words read as `<unk>` in `unknown`, `patched`
+  the values put in). A SavedModel exported before `intervene` existed is refused (400).
 - `probe?run=R&layer=L&gate=G`: the probe examples and the gate on them at every logged step
   (epoch), with the prediction at each step; works without a SavedModel.
 - `vocab?run=R&start=0&count=300`: the run's typeable tokens from `start`, at most 300.
@@ -436,6 +437,11 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         where = np.zeros((1, time_steps, 1 if unit is None else units), bool)
         where[0, step, 0 if unit is None else unit] = True
         source, patched = None, None
+        if not model.can_intervene:
+            raise inputs.InputError(
+                f"run {run!r}: its SavedModel has no `intervene` signature (exported before "
+                f"it existed): export it again with `python -m experiments.export RUN_DIR`"
+            )
         if value == PATCH:
             source, new = self._source(run, model, task, args, (layer, gate), step, time_steps)
             patched = new[0, step] if unit is None else new[0, step, unit : unit + 1]
@@ -476,16 +482,19 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         key: tuple[str, str],
         step: int,
         time_steps: int,
-    ) -> tuple[list[str], np.ndarray]:
-        """`(tokens, values)` of a patch: the second input `source` as read, and `(1,
-        time_steps, units)` float32 holding its `key` (layer, gate) at `step` (zeros elsewhere:
-        the `where` selects step `step` only)."""
+    ) -> tuple[dict[str, list[str]], np.ndarray]:
+        """`(source, values)` of a patch: the second input `source` as read (`tokens`, and the
+        words read as `<unk>` in `unknown`), and `(1, time_steps, units)` float32 holding its
+        `key` (layer, gate) at `step` (zeros elsewhere: the `where` selects step `step` only)."""
         if not args.get("source", "").strip():
             raise inputs.InputError(
                 f"`value={PATCH}` needs `source`, the second input whose gate value is patched in"
             )
         kind = "text" if task["input_kind"] == "tokens" else "values"
-        x, tokens, _ = _read(task, **{kind: args["source"]})
+        try:
+            x, tokens, unknown = _read(task, **{kind: args["source"]})
+        except inputs.InputError as exc:
+            raise inputs.InputError(f"`source` (the second input): {exc}") from None
         try:
             _, traced = model.trace(x)
         except ValueError as exc:
@@ -497,7 +506,7 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             )
         new = np.zeros((1, time_steps, values.shape[1]), np.float32)
         new[0, step] = values[step]
-        return tokens, new
+        return {"tokens": tokens, "unknown": unknown}, new
 
     def probe(self, request: wrappers.Request) -> dict[str, Any]:
         """The `probe` route's answer: one gate of the probe examples at every logged step."""

@@ -21,6 +21,7 @@ from data.base import Task
 from experiments import outputs
 from experiments.cli import tf_logs
 from experiments.export.saved_model import export_saved_model
+from experiments.pipeline import solved
 from experiments.pipeline.divergence import DivergenceError, DivergenceGuard
 from experiments.pipeline.gate_metrics import retention_metrics
 from experiments.pipeline.model import build_model
@@ -99,7 +100,7 @@ def fit(
     model.compile(
         optimizer=instantiate(trainer.optimizer),
         loss=task.loss(),
-        metrics=["accuracy"] if task.spec.is_classification else ["mae"],
+        metrics=[solved.compiled_metric(task.spec.is_classification)],
         jit_compile=trainer.jit_compile,
     )
     guard, clock = DivergenceGuard(), clock or TrainingClock()
@@ -125,6 +126,10 @@ def fit(
         initial_epoch = 0
     if initial_epoch:
         log.info("resuming after epoch %d from %s", initial_epoch, backup.backup_dir)
+        if _was_solved(trainer, clock):  # killed between the solved epoch and the end of fit
+            backup.set_model(model)  # as `fit` would have
+            backup.finish(initial_epoch, clock.seconds())
+            return initial_epoch, clock.seconds()
     history = model.fit(
         train.x,
         train.y,
@@ -141,6 +146,13 @@ def fit(
     epochs = history.epoch[-1] + 1 if history.epoch else trainer.epochs
     backup.finish(epochs, clock.seconds())
     return epochs, clock.seconds()
+
+
+def _was_solved(trainer: DictConfig, clock: TrainingClock) -> bool:
+    """Whether the last epoch a resumed run had trained already met its success criterion
+    (`clock.val` holds the validation logs of every epoch trained so far)."""
+    values = clock.val.get(trainer.solved_monitor or "", [])
+    return bool(values) and solved.reached(trainer.solved_monitor, values[-1], trainer.solved_at)
 
 
 def evaluate(model: keras.Model, task: Task, batch_size: int) -> dict[str, float]:

@@ -7,6 +7,17 @@ from __future__ import annotations
 MONITORS = ("val_loss", "val_accuracy", "val_mae")  # what `fit` logs on validation
 
 
+def compiled_metric(classification: bool) -> str:
+    """The metric `experiments.pipeline.run.fit` compiles beside the loss: `accuracy` for a
+    classifier, `mae` (mean absolute error) otherwise."""
+    return "accuracy" if classification else "mae"
+
+
+def logged(classification: bool) -> tuple[str, str]:
+    """The validation logs `fit` writes: `val_loss` and `val_<compiled_metric>`."""
+    return ("val_loss", f"val_{compiled_metric(classification)}")
+
+
 def higher_is_better(monitor: str) -> bool:
     """True for an accuracy, False for a loss or an error."""
     return monitor.endswith("accuracy")

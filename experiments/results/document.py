@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.results import stats
-from experiments.results.stats import INCONCLUSIVE, NOT_REPRODUCED, Part
+from experiments.results.stats import INCONCLUSIVE, NOT_REPRODUCED, NOT_RUN, Part
 from experiments.results.sweeps import configured_budget
 from experiments.results.tables import (
     PresetResult,
@@ -76,13 +76,12 @@ def _duration(seconds: float) -> str:
 
 
 def _verdict(result: PresetResult, verdict: Verdict) -> str:
-    """`**reproduced**`, and `(provisional: 60 of 135 runs)` after it while some of the preset's
-    planned runs have not finished."""
+    """`**reproduced**`, and `(provisional: 60 of 135 runs ok)` after it while some of the
+    preset's planned runs have not finished (not after *not run*)."""
     sweep = result.sweep
-    if sweep is None or not sweep.incomplete:
+    if sweep is None or not sweep.incomplete or verdict.verdict == NOT_RUN:
         return f"**{verdict.verdict}**"
-    done = len(sweep.runs) - len(sweep.missing)
-    return f"**{verdict.verdict}** (provisional: {done} of {len(sweep.runs)} runs)"
+    return f"**{verdict.verdict}** (provisional: {len(sweep.ok)} of {len(sweep.runs)} runs ok)"
 
 
 def _fixed(verdict: Verdict) -> str:

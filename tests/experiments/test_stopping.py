@@ -8,9 +8,11 @@ from omegaconf import OmegaConf
 
 from experiments.cli.config import ConfigError, validate_config
 from experiments.pipeline import solved
+from experiments.pipeline.stopping import StopWhenSolved
 from experiments.results.sweeps import budget
 from experiments.train import train
 from tests.conftest import TINY
+from tests.hooks import RecordEpochs, hooked
 
 
 @pytest.mark.parametrize(
@@ -47,11 +49,36 @@ def test_a_run_stops_at_the_first_epoch_that_is_solved_and_not_before(
     assert never["status"] == "ok" and never["epochs"] == 3
 
 
-def test_a_monitor_the_task_does_not_log_fails_the_run_naming_what_it_logs(tiny_cfg):
-    result = train(tiny_cfg("trainer.solved_monitor=val_mae", "trainer.solved_at=0.1"))
-    assert result["status"] == "failed"
-    assert "trainer.solved_monitor='val_mae' is not logged by this task" in result["error"]
-    assert "val_accuracy" in result["error"]
+def test_a_run_killed_after_its_solved_epoch_resumes_without_training_again(tiny_cfg):
+    """Killed after the solved epoch was backed up but before `fit` returned: the rerun sees the
+    criterion met in the backup and trains no further epoch."""
+    solved_at_once = [
+        "trainer.epochs=3",
+        "trainer.patience=null",
+        "trainer.solved_monitor=val_accuracy",
+        "trainer.solved_at=0",
+    ]
+    with pytest.raises(KeyboardInterrupt):
+        train(hooked(tiny_cfg, "StopAtTrainEnd", *solved_at_once))
+    resumed = train(hooked(tiny_cfg, "RecordEpochs", *solved_at_once))
+    assert resumed["status"] == "ok" and resumed["epochs"] == 1
+    assert RecordEpochs.seen == []  # not one more epoch
+
+
+def test_a_monitor_the_task_does_not_log_is_refused_before_the_run(compose_cfg):
+    solved_only = ["trainer.patience=null", "trainer.solved_at=0.1"]
+    cfg = compose_cfg([*solved_only, "trainer.solved_monitor=val_mae"])
+    with pytest.raises(ConfigError, match=r"trainer\.solved_monitor=val_mae: this task "):
+        validate_config(cfg)
+    cfg = compose_cfg(["data=adding", *solved_only, "trainer.solved_monitor=val_accuracy"])
+    with pytest.raises(ConfigError, match="logs val_loss, val_mae on validation"):
+        validate_config(cfg)
+
+
+def test_the_callback_names_what_the_task_logs_when_the_monitor_is_missing():
+    callback = StopWhenSolved("val_mae", 0.1)
+    with pytest.raises(ValueError, match="it logs val_accuracy, val_loss"):
+        callback.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5})
 
 
 @pytest.mark.parametrize(
@@ -61,6 +88,10 @@ def test_a_monitor_the_task_does_not_log_fails_the_run_naming_what_it_logs(tiny_
         (["trainer.solved_monitor=val_loss"], "trainer.solved_at"),
         (["trainer.solved_at=0.5"], "trainer.solved_at"),
         (["trainer.solved_monitor=val_loss", "trainer.solved_at=nan"], "trainer.solved_at"),
+        (  # early stopping would test its best-loss weights, not the solved epoch's
+            ["trainer.solved_monitor=val_loss", "trainer.solved_at=0.1", "trainer.patience=3"],
+            "trainer.solved_monitor.*trainer.patience=null",
+        ),
     ],
 )
 def test_bad_success_criteria_are_refused_naming_the_key(compose_cfg, overrides, key):

@@ -223,7 +223,8 @@ def test_intervene_patches_a_gate_from_a_second_sentence_as_the_tracer_does(clie
     expected = np.asarray(expected)[0]
     status, body = get(client, "intervene", **query, value="patch", source=other)
     assert status == 200, body
-    assert body["source"] == other.split() and body["clamp"]["value"] == "patch"
+    assert body["source"] == {"tokens": other.split(), "unknown": []}
+    assert body["clamp"]["value"] == "patch"
     np.testing.assert_allclose(body["patched"], donor[0, step], atol=2e-6)
     probabilities = np.exp(expected - expected.max()) / np.exp(expected - expected.max()).sum()
     top = body["after"]["top"][0]
@@ -239,6 +240,7 @@ def test_intervene_patches_a_gate_from_a_second_sentence_as_the_tracer_does(clie
     for bad, expected_error in [
         ({}, "`value=patch` needs `source`"),
         ({"source": "alice likes"}, "`source` has 2 steps; patching step 3 needs at least 4"),
+        ({"source": " ".join(["alice"] * 1001)}, "`source` (the second input): the input has"),
     ]:
         status, body = get(client, "intervene", **(query | {"value": "patch"} | bad))
         assert status == 400 and expected_error in body["error"], body
@@ -727,6 +729,14 @@ def test_the_tab_in_a_real_browser_shows_the_gates_of_the_tutorials_sentence(log
             "patched at t=0 “alice” from t=0 “alice”"
         )  # both sentences open alike, so nothing changes
         expect(frame.locator("#intervention")).to_contain_text("no gate or state changed")
+        but = frame.locator("#strip .token").nth(words.index("but")).bounding_box()
+        frame.locator("#heatmap").click(position={"x": but["x"] - canvas["x"] + 2, "y": 1})
+        expect(frame.locator("#intervention .clamp")).to_contain_text(
+            f"patched at t={words.index('but')} “but” from t={words.index('but')} “and”"
+        )  # the textarea's sentence, not the traced one
+        expect(frame.locator('#intervention .changed[data-key="lstm_0/forget"]')).to_contain_text(
+            f"from t={words.index('but')} “but”"
+        )
         expect(frame.locator("#epoch")).to_have_attribute("max", "1")
         expect(frame.locator("#epoch-label")).to_contain_text("step 1 (epoch 2)")
         frame.locator("#epoch").fill("0")

@@ -5,7 +5,7 @@
 const state = {
   runs: [], run: null, layer: null, gate: null, trace: null, units: [], switchStep: null,
   probe: null, probeKey: null, timer: null, serial: 0, edited: false, defaultRun: null,
-  clampSerial: 0,
+  clampSerial: 0, sourceEdited: false,
 };
 const AXIS = 44;  // px left of the heatmaps for the unit axis; the word chips start after it
 const $ = {};
@@ -323,6 +323,7 @@ function build() {
   $["clamp-value"].replaceChildren(new Option("0", "0"), new Option("1", "1"),
     new Option("its value in a second input", "patch"));
   $["clamp-value"].addEventListener("change", choseClamp);
+  $.source.addEventListener("input", () => { state.sourceEdited = $.source.value.trim() !== ""; });
   $["clamp-units"].replaceChildren(new Option("every unit", "all"), new Option("the clicked unit", "one"));
   $.run.addEventListener("change", () => selectRun($.run.value));
   $.layer.addEventListener("change", () => { fillGates(); changedGate(); });
@@ -403,6 +404,9 @@ function selectRun(name, view = null) {
   const run = state.runs.find((r) => r.run === name);
   const typed = state.edited && state.run && state.run.task.input_kind === run.task.input_kind
     ? $.input.value : null;  // a sentence the person typed stays when switching runs
+  if (state.run && state.run.task.input_kind !== run.task.input_kind) {
+    state.sourceEdited = false;  // text is no second input for a feature run, nor the reverse
+  }
   state.run = run;
   $.run.value = name;
   $.layer.replaceChildren(...Object.keys(run.layers).map((l) => {
@@ -518,6 +522,7 @@ async function trace() {
     const body = await getJson("trace", { run: run.run, [key]: $.input.value });
     if (serial !== state.serial) return;  // a later request superseded this one
     state.trace = body;
+    followInput();
     $.intervention.replaceChildren();  // it was of the input before
     $.notes.replaceChildren(...(body.notes || []).map((note) => el("div", {
       class: "note", text: `Outside what this run was trained on: ${note}.`,
@@ -594,8 +599,10 @@ async function intervene(t, unit) {
           text: `${layer}/${name} from t=${change.from} “${body.tokens[change.from]}” (largest change ${fmt(largest)})` }));
       }
     }
+    const source = body.source;
+    const unknown = source && source.unknown.length ? ` (read as <unk>: ${source.unknown.join(" ")})` : "";
     const how = c.value === "patch"
-      ? `patched at t=${c.step} “${body.tokens[c.step]}” from t=${c.step} “${body.source[c.step]}” of “${body.source.join(" ")}”`
+      ? `patched at t=${c.step} “${body.tokens[c.step]}” from t=${c.step} “${source.tokens[c.step]}” of “${source.tokens.join(" ")}”${unknown}`
       : `clamped to ${c.value} at t=${c.step} “${body.tokens[c.step]}”`;
     $.intervention.replaceChildren(
       el("div", { class: "clamp", text: `${c.layer}/${c.gate} ${how}, ${where}:` }),
@@ -612,12 +619,16 @@ async function intervene(t, unit) {
   }
 }
 
-// Patching needs a second input: shown only then, first filled with the typed one where "but"
-// becomes "and" (the tutorial's pair; the person can type any other).
+// Patching needs a second input: shown only then. Until the person edits it, it follows the
+// traced input with "but" made "and" (the patch reads the same step of both, so the twin must
+// keep every other word in place; the person can type any other).
 function choseClamp() {
-  const patch = $["clamp-value"].value === "patch";
-  $.sourceLabel.hidden = !patch;
-  if (patch && !$.source.value.trim()) $.source.value = $.input.value.replace(/\bbut\b/, "and");
+  $.sourceLabel.hidden = $["clamp-value"].value !== "patch";
+  followInput();
+}
+
+function followInput() {
+  if (!state.sourceEdited) $.source.value = $.input.value.replace(/\bbut\b/, "and");
 }
 
 async function loadProbe() {
