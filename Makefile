@@ -30,7 +30,7 @@ format: $(STAMP) ## apply ruff fixes and formatting
 WORKERS ?= 2
 
 test: lint ## lint, the default test suite (slow tests excluded; WORKERS=2), then the docs site
-	$(PY) -m pytest -m "not slow" $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+	$(PY) -m pytest -m "not slow" $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile --no-loadscope-reorder)
 	@$(MAKE) --no-print-directory docs
 
 test-slow: $(STAMP) ## the slow tests only
