@@ -206,7 +206,8 @@ def _run_lines(result: PresetResult) -> list[str]:
             f"**Incomplete**: {len(sweep.missing)} of the {len(runs)} planned runs have not "
             "finished, so this preset's verdicts are provisional; the command above resumes them.",
         ]
-    lines += ["", f"Budget per run: {sweep.budget}.", *not_ok]
+    lines += ["", f"Budget per run: {sweep.budget}."]
+    lines += ["", *not_ok] if not_ok else []
     return lines + [""]
 
 

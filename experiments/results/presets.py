@@ -20,6 +20,7 @@ from experiments.results.claims import (
     same_within,
     stays_near_baseline,
 )
+from experiments.results.sweeps import CPU_PER_EPOCH
 
 ARJOVSKY = "Arjovsky, Shah & Bengio 2016 (uRNN)"
 HOCHREITER = "Hochreiter & Schmidhuber 1997"
@@ -35,7 +36,7 @@ CHANCE_AND_COPY = (
 CONTEXT_SWITCH = Preset(
     name="context_switch_seeds",
     baselines=CHANCE_AND_COPY,
-    title="The tutorial's claims: context_switch over five seeds",
+    title="The tutorial's claims: context_switch over ten seeds",
     task="“A likes X but B … likes ___” (→ B's food) against “A likes X and … also likes ___” "
     "(→ A's food), with 10, 30 or 80 filler words, 30% of them other names; half of the "
     "sentences switch subject. Test accuracy against two baselines the task computes: chance "
@@ -49,7 +50,7 @@ CONTEXT_SWITCH = Preset(
         "retention_at_but",
         "retention_at_and",
         "params",
-        "train_seconds",
+        CPU_PER_EPOCH,
     ),
     note="The same grid had been run over five seeds before (README, `make sweep`), so its "
     "outcome was known when these criteria were written.",
@@ -113,7 +114,7 @@ KERAS = Preset(
     "`keras_lstm` and `keras_gru` (keras.layers, same initialisers and training).",
     metric="test_accuracy",
     axis="seq_len",
-    extra_metrics=("params", "train_seconds"),
+    extra_metrics=("params", CPU_PER_EPOCH),
     published=(("our layers are Keras's equations with the same weights", "docs/REFERENCES.md"),),
     claims=(
         Claim(
@@ -327,7 +328,7 @@ TEXT = Preset(
     ".py files. Test bits per character; the baseline is the unigram cross-entropy.",
     metric="test_bpc",
     axis="seq_len",
-    extra_metrics=("params", "train_seconds"),
+    extra_metrics=("params", CPU_PER_EPOCH),
     published=(
         (
             "best LSTM 0.84 nats/char (1.21 bpc) on Linux source, with far larger models and data",

@@ -166,6 +166,21 @@ def _budget_of(config: dict, keys: tuple[str, ...]) -> dict[str, object]:
     return values
 
 
+CPU_PER_EPOCH = "cpu_s_per_epoch"  # the results tables' time column (see `cpu_per_epoch`)
+
+
+def cpu_per_epoch(record: dict) -> float:
+    """Median processor seconds of a run's epochs that include no tracing (metrics.json's
+    `epoch_cpu_seconds` without its `traced_epochs`); NaN for a run without them. A sweep's
+    description of its runs: time claims are judged on an interleaved benchmark instead."""
+    cpu = record.get("epoch_cpu_seconds")
+    if not isinstance(cpu, list) or not cpu:
+        return math.nan
+    traced = set(record.get("traced_epochs") or [])
+    steady = [seconds for i, seconds in enumerate(cpu) if i not in traced]
+    return float(pd.Series(steady).median()) if steady else math.nan
+
+
 def stale(sweep_dir: Path, run: str) -> str | None:
     """Why an ok run was trained with another budget than the sweep's latest launch (its
     `multirun.yaml`; a key the launch sweeps is not compared), or None. A rerun skips a run
@@ -197,6 +212,7 @@ def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
         if (why := stale(sweep_dir, runs.at[i, "run"])) is not None:
             runs.loc[i, ["status", "error"]] = ["stale", why + "; remove its folder to retrain it"]
     runs["variant"] = [_variant(sweep_dir / run) for run in runs["run"]]
+    runs[CPU_PER_EPOCH] = [cpu_per_epoch(row) for row in runs.to_dict("records")]
     starts, finishes = _plan_start(sweep_dir), []
     for row in runs[runs["status"] == "ok"].itertuples():
         finish = (sweep_dir / row.run / outputs.METRICS).stat().st_mtime

@@ -352,3 +352,14 @@ def test_a_sweep_cut_off_midway_has_provisional_verdicts(tmp_path):
     (sweep / "sweep.json").write_text(json.dumps({"runs": done, "started": 2000.0}))
     results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
     assert "provisional" not in render(results, tmp_path / "docs")
+
+
+def test_the_time_column_is_the_median_processor_seconds_of_the_untraced_epochs():
+    """`cpu_s_per_epoch`: epochs that include tracing (the first of each attempt) left out."""
+    from experiments.results.sweeps import cpu_per_epoch
+
+    record = {"epoch_cpu_seconds": [9.0, 2.0, 3.0, 7.0, 5.0, 4.0], "traced_epochs": [0, 3]}
+    assert cpu_per_epoch(record) == 3.5  # the median of 2, 3, 5, 4
+    assert math.isnan(cpu_per_epoch({"epoch_cpu_seconds": [9.0], "traced_epochs": [0]}))
+    assert math.isnan(cpu_per_epoch({"status": "missing"}))  # a run that never trained
+    assert cpu_per_epoch({"epoch_cpu_seconds": [1.0, 3.0]}) == 2.0  # no tracing recorded
