@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(results, args.out.parent))
+    previous = args.out.read_text() if args.out.is_file() else None
+    args.out.write_text(render(results, args.out.parent, previous))
     print(f"Wrote {args.out}")
     if str(args.readme) and args.readme.is_file():
         link = (

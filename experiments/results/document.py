@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import re
 import time
 from importlib import metadata
 from pathlib import Path
@@ -367,8 +368,79 @@ RULES = [
 ]
 
 
-def render(results: list[PresetResult], doc_dir: Path) -> str:
-    """The whole document."""
+CHANGES_TITLE = "## Verdicts that changed"
+_HEADLINE_ROW = re.compile(r"^\| \[(\w+)\]\([^)]*\) \| (.+?) \| \*\*(.+?)\*\*([^|]*)\|(.*)$")
+
+
+def previous_verdicts(text: str) -> dict[tuple[str, str], tuple[str, bool, bool]]:
+    """`(preset, claim)` → `(verdict, provisional, fixed_column)` from the verdict table of an
+    earlier document (`fixed_column`: it had the "criterion fixed" column of the current rules)."""
+    found = {}
+    for line in text.split(CHANGES_TITLE)[0].splitlines():
+        match = _HEADLINE_ROW.match(line)
+        if match:
+            preset, claim, verdict, after, rest = match.groups()
+            found[(preset, claim)] = (verdict, "provisional" in after, rest.strip() != "")
+    return found
+
+
+def _why(before: tuple[str, bool, bool] | None, result: PresetResult, verdict: Verdict) -> str:
+    """Why a claim's verdict differs from the earlier document's, as far as the two tell."""
+    if before is None:
+        return "a new claim"
+    was, was_provisional, fixed_column = before
+    sweep = result.sweep
+    if verdict.verdict == NOT_RUN:
+        return "its preset has not run under the current rules yet (`make results` runs it)"
+    if was == NOT_RUN:
+        return "its preset has run since"
+    if not fixed_column:
+        return "first judged by the current rules (see the top of this page), on new runs"
+    if sweep is not None and sweep.incomplete:
+        return "its sweep is incomplete: provisional"
+    if was_provisional:
+        return "its sweep has finished"
+    if verdict.registration.post_hoc:
+        return "its criterion changed after its runs started (post hoc)"
+    return "new or more runs of the same criterion"
+
+
+def changes(previous: str | None, results: list[PresetResult]) -> list[str]:
+    """The section listing each claim whose verdict differs from the `previous` document's,
+    from what to what and why; the previous document's own section when nothing changed since
+    (so a rerun without new runs keeps it); nothing without a previous document."""
+    if not previous:
+        return []
+    before = previous_verdicts(previous)
+    rows = [
+        [r.preset.name, v.claim.text, f"**{before[key][0]}**" if key in before else "-",
+         _verdict(r, v), _why(before.get(key), r, v)]
+        for r in results
+        for v in r.verdicts
+        if (key := (r.preset.name, v.claim.text)) not in before
+        or (before[key][0], before[key][1]) != (v.verdict, bool(r.sweep and r.sweep.incomplete))
+    ]  # fmt: skip
+    if not rows:
+        start = previous.find(CHANGES_TITLE)
+        if start < 0:
+            return []
+        end = previous.find("\n#", start + 1)  # the next heading
+        return previous[start : end if end > 0 else len(previous)].rstrip().splitlines() + [""]
+    when = time.strftime("%Y-%m-%d", time.gmtime())
+    return [
+        CHANGES_TITLE,
+        "",
+        f"Compared on {when} with the document this one replaced: each claim whose verdict is "
+        "not the one it had there, from what to what, and why as far as the two documents tell.",
+        "",
+        markdown_table(["preset", "claim", "before", "now", "why"], rows),
+        "",
+    ]
+
+
+def render(results: list[PresetResult], doc_dir: Path, previous: str | None = None) -> str:
+    """The whole document; `previous`, the text of the document it replaces (its verdicts are
+    compared, see `changes`)."""
     lines = [
         "# Results: the classic long-memory results, reproduced on a CPU",
         "",
@@ -386,6 +458,7 @@ def render(results: list[PresetResult], doc_dir: Path) -> str:
         "",
         headline(results, link=""),
         "",
+        *changes(previous, results),
         *shortfalls(results),
     ]
     for result in results:

@@ -363,3 +363,32 @@ def test_the_time_column_is_the_median_processor_seconds_of_the_untraced_epochs(
     assert math.isnan(cpu_per_epoch({"epoch_cpu_seconds": [9.0], "traced_epochs": [0]}))
     assert math.isnan(cpu_per_epoch({"status": "missing"}))  # a run that never trained
     assert cpu_per_epoch({"epoch_cpu_seconds": [1.0, 3.0]}) == 2.0  # no tracing recorded
+
+
+def test_the_document_says_which_verdicts_changed_from_what_and_why(tmp_path):
+    """Against the document it replaces: an old-rules document's *partly* and a verdict that
+    moved are listed with why; a claim that kept its verdict is not; a rerun that changes
+    nothing keeps the list it had."""
+    _fabricated_context_switch(tmp_path / "outputs", started=2000.0)
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    (cs,) = [r for r in results if r.preset.name == "context_switch_seeds"]
+    now = {v.claim.text: v.verdict for v in cs.verdicts}
+    rnn = "A plain RNN loses the subject across long filler"
+    gru = "A GRU's update gate does the same"
+    old_rules = "\n".join(
+        [
+            "| preset | claim | verdict |",
+            "| --- | --- | --- |",
+            f"| [context_switch_seeds](#context_switch_seeds) | {rnn} | **{now[rnn]}** |",
+            f"| [context_switch_seeds](#context_switch_seeds) | {gru} | **partly** |",
+        ]
+    )
+    text = render(results, tmp_path / "docs", old_rules)
+    section = text.split("## Verdicts that changed")[1].split("\n#")[0]
+    assert f"| context_switch_seeds | {gru} | **partly** | **{now[gru]}** |" in section
+    assert "first judged by the current rules" in section
+    assert f"| {rnn} |" not in section  # the same verdict before and now
+    assert "| a new claim |" in section  # the claims the old document did not have
+    again = render(results, tmp_path / "docs", text)  # nothing changed since: the list stays
+    assert again.split("## Verdicts that changed")[1].split("\n#")[0] == section
+    assert "## Verdicts that changed" not in render(results, tmp_path / "docs")
