@@ -34,8 +34,10 @@ SavedModel is read only inside the logdir (`saved.saved_model_file`). The SavedM
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,16 @@ def _read(
         return inputs.encode_text(task, text)
     x = inputs.parse_values(task, values)
     return x, [str(t) for t in range(x.shape[1])], []
+
+
+@contextlib.contextmanager
+def _refusal(run: str, what: str = "the input") -> Iterator[None]:
+    """Turn the model's `ValueError` (export's checks) into an `InputError` naming `run` and
+    `what` it refused."""
+    try:
+        yield
+    except ValueError as exc:
+        raise inputs.InputError(f"run {run!r}: the model refused {what}: {exc}") from None
 
 
 def _rounded(values: np.ndarray) -> list:
@@ -390,10 +402,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         run, entry, task, x, tokens, unknown = self._input(request)
         model = self._model(run, entry)
         tic = time.perf_counter()
-        try:
+        with _refusal(run):
             y, gates = model.trace(x)
-        except ValueError as exc:
-            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         seconds = time.perf_counter() - tic
         inputs.check_finite(y, gates)
         return {
@@ -418,10 +428,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         run, entry, task, x, tokens, unknown = self._input(request)
         model = self._model(run, entry)
         args = request.args
-        try:
+        with _refusal(run):
             before_y, before = model.trace(x)
-        except ValueError as exc:
-            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         layer, gate = args.get("layer", ""), args.get("gate", "")
         if gate not in before.get(layer, {}):
             choices = "; ".join(f"{name}: {', '.join(lg)}" for name, lg in before.items())
@@ -445,12 +453,10 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
         if value == PATCH:
             source, new = self._source(run, model, task, args, (layer, gate), step, time_steps)
             patched = new[0, step] if unit is None else new[0, step, unit : unit + 1]
-        try:
+        with _refusal(run):
             after_y, after = model.intervene(
                 x, f"{layer}/{gate}", where, new if value == PATCH else float(value)
             )
-        except ValueError as exc:
-            raise inputs.InputError(f"run {run!r}: the model refused the input: {exc}") from None
         inputs.check_finite(after_y, after)
         changes: dict[str, dict[str, Any]] = {}
         for name, lg in before.items():
@@ -495,10 +501,8 @@ class GateExplorerPlugin(base_plugin.TBPlugin):
             x, tokens, unknown = _read(task, **{kind: args["source"]})
         except inputs.InputError as exc:
             raise inputs.InputError(f"`source` (the second input): {exc}") from None
-        try:
+        with _refusal(run, "`source`"):
             _, traced = model.trace(x)
-        except ValueError as exc:
-            raise inputs.InputError(f"run {run!r}: the model refused `source`: {exc}") from None
         values = traced[key[0]][key[1]]  # (time of source, units)
         if step >= len(values):
             raise inputs.InputError(
