@@ -182,7 +182,8 @@ def test_the_callback_on_a_two_input_model_with_ours_and_wrappers(tmp_path):
     tokens = keras.Input((None,), dtype="int32")
     features = keras.Input((2, 5, 3))
     embedded = keras.layers.Embedding(10, 4, mask_zero=True, name="embedding")(tokens)
-    bi = keras.layers.Bidirectional(layers.GRU(4, return_sequences=True), name="bi")
+    # Named, because an unnamed layer's name counts the layers made before it in the process.
+    bi = keras.layers.Bidirectional(layers.GRU(4, return_sequences=True, name="gru"), name="bi")
     pooled = keras.layers.GlobalAveragePooling1D()(bi(embedded))
     td = keras.layers.TimeDistributed(keras.layers.LSTM(3, name="lstm"), name="td")
     joined = keras.layers.Concatenate()([pooled, keras.layers.Flatten()(td(features))])
