@@ -52,7 +52,7 @@ sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, the
 # the sum halved for two jobs at a time; read it as +-25%). The per-preset figures are in
 # conf/experiment/*.yaml.
 RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_digits repro_text \
-	repro_adding repro_copy gate_ablation gate_patching repro_chung
+	repro_adding repro_copy gate_ablation gate_ablation_confirm gate_patching repro_chung
 
 # The presets with time claims: CPU seconds per epoch of each of their models, interleaved in one
 # process (experiments/bench/epoch_time.py) into outputs/timing/<preset>.csv; sweep times are

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import outputs
 from experiments.cli import tf_logs
-from experiments.cli.config import register_schemas, validate_config
+from experiments.cli.config import ConfigError, register_schemas, validate_config
 from experiments.cli.interrupt import (
     SignalWatchdog,
     Terminated,
@@ -38,6 +38,21 @@ register_schemas()
 # Sweep run folders (`hydra.sweep.subdir`): resolved in every process that runs a job, and each
 # imports this module (the launchers pickle `train` by reference).
 OmegaConf.register_new_resolver("gatelab.run_name", outputs.run_name, replace=True)
+
+
+def _tuned(sweep: str, model: str) -> float:
+    """`experiments.results.tuned.tuned`, imported when a config asks for it (pandas and scipy
+    are not every run's start-up cost); its refusal is the command line's (exit 2, one line)."""
+    from experiments.results.tuned import TunedError, tuned
+
+    try:
+        return tuned(sweep, model)
+    except TunedError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+# A rate chosen by a finished search (stage 2 of a two-stage design: `gate_ablation_confirm`).
+OmegaConf.register_new_resolver("gatelab.tuned", _tuned, replace=True)
 
 
 def _is_multirun() -> bool:

@@ -18,6 +18,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from data.own import machine_memory
 from experiments.pipeline import solved
@@ -176,16 +177,31 @@ def check_ranges(node: DictConfig, schema: type) -> None:
     """Build `schema` from the scalar keys of a composed `node`, running its `__post_init__`.
 
     Interpolated values (e.g. `${hydra:runtime.output_dir}`) are skipped: they are checked where
-    their source is defined, and some resolve only inside a running job.
+    their source is defined, and some resolve only inside a running job. One whose resolver
+    refuses its arguments with a `ConfigError` (`gatelab.tuned`: no finished search) is refused
+    here, under its key.
     """
-    scalars = {
-        f.name: node[f.name]
-        for f in dataclasses.fields(schema)
-        if f.name in node
-        and not OmegaConf.is_interpolation(node, f.name)
-        and not OmegaConf.is_config(node[f.name])
-    }
+    scalars = {}
+    for f in dataclasses.fields(schema):
+        if f.name not in node:
+            continue
+        if OmegaConf.is_interpolation(node, f.name):
+            _check_resolves(node, f.name)
+        elif not OmegaConf.is_config(node[f.name]):
+            scalars[f.name] = node[f.name]
     schema(**scalars)
+
+
+def _check_resolves(node: DictConfig, name: str) -> None:
+    """Resolve `node[name]`; a `ConfigError` of its resolver becomes one under the key's name."""
+    try:
+        node[name]
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ or exc.__context__
+        while cause is not None and not isinstance(cause, ConfigError):
+            cause = cause.__cause__ or cause.__context__  # OmegaConf re-raises while handling
+        if cause is not None:
+            raise ConfigError(f"{node._get_full_key(name)}: {cause}") from None
 
 
 def _instantiate_checked(cfg: DictConfig, group: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,15 @@ def budget(run_dir: Path) -> str:
     )
     return (
         f"{sequences}, up to {epochs} epochs{updates}{stopping}, {model['units']} units, "
-        f"batch {batch}, Adam at {trainer['learning_rate']}"
+        f"batch {batch}, Adam at {_rate(trainer['learning_rate'])}"
     )
+
+
+def _rate(value: object) -> str:
+    """A learning rate as a budget states it; one a finished search chooses
+    (`${gatelab.tuned:<sweep>,...}`, stage 2 of a two-stage design) in words."""
+    tuned = re.fullmatch(r"\$\{gatelab\.tuned:([^,]+),.*\}", str(value))
+    return f"each model's best rate in {tuned.group(1)}" if tuned else str(value)
 
 
 def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
@@ -119,7 +127,10 @@ def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
     data, trainer = cfg.data, cfg.trainer
     swept = OmegaConf.to_container(cfg.hydra.sweeper.params or {})
     units = str(swept.get("model.units", cfg.model.units)).replace(",", ", ")
-    rates = str(swept.get("trainer.learning_rate", trainer.learning_rate)).replace(",", ", ")
+    rate = OmegaConf.to_container(trainer)[
+        "learning_rate"
+    ]  # unresolved: `gatelab.tuned` reads sweeps
+    rates = _rate(swept.get("trainer.learning_rate", rate)).replace(",", ", ")
     n_train = data.get("n_train")
     per_epoch = math.ceil(n_train / trainer.batch_size) if n_train else None
     seen = (

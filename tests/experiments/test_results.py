@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from experiments.results.__main__ import build, main
 from experiments.results.claims import (
@@ -62,6 +65,8 @@ MINIATURES = {
         "trainer.learning_rate=3e-3,3e-2",
         *SMALL_SPLITS,
     ],
+    # stage 2: each model at its rate from gate_ablation's miniature above (`outputs/sweeps/...`)
+    "gate_ablation_confirm": ["model=lstm,lstm_nfg", "data.seq_len=4", *SMALL_SPLITS],
     "gate_patching": ["model=lstm,gru", "data.seq_len=4", *SMALL_SPLITS],
     "repro_chung": ["model=lstm,gru", "data.seq_len=4", *SMALL_SPLITS],  # units 8: lstm_8, gru_8
 }
@@ -93,8 +98,11 @@ def outputs(tmp_path_factory) -> Path:
         ]
         return name, run_cli(args, cwd=root.parent, timeout=600)
 
+    later = {"gate_ablation_confirm"}  # takes its rates from gate_ablation's finished search
     with ThreadPoolExecutor(2) as pool:
-        for name, proc in pool.map(sweep, MINIATURES):
+        for name, proc in pool.map(sweep, [name for name in MINIATURES if name not in later]):
+            assert proc.returncode == 0, f"{name}: {proc.stderr[-2000:]}"
+        for name, proc in pool.map(sweep, later):
             assert proc.returncode == 0, f"{name}: {proc.stderr[-2000:]}"
     return root
 
@@ -140,6 +148,49 @@ def test_numbers_equal_the_sweeps_metrics(outputs, document):
             assert math.isclose(row.mean, value, rel_tol=1e-12)
             assert f"| {row.model} |" in text and f"{value:.3g} (1)" in text
         assert result.plot is not None and result.plot.stat().st_size > 0
+
+
+def test_stage_two_trains_each_model_at_its_best_stage_one_rate(outputs):
+    """gate_ablation_confirm's learning rate per model is the gate_ablation rate whose run (one
+    seed) had the best validation accuracy at its lowest validation loss, read from the files."""
+    search = _metrics(outputs / "sweeps" / "gate_ablation")
+    score = [a[int(np.argmin(v))] for a, v in zip(search.epoch_val_accuracy, search.epoch_val_loss)]
+    best = search.assign(score=score).sort_values("score").groupby("model").tail(1)
+    confirm = _metrics(outputs / "sweeps" / "gate_ablation_confirm")
+    assert sorted(confirm["model"]) == sorted(best["model"]) == ["lstm", "lstm_nfg"]
+    for row in best.itertuples():
+        used = confirm.loc[confirm["model"] == row.model, "learning_rate"].tolist()
+        assert used == [row.learning_rate]
+
+
+def test_stage_two_refuses_an_unfinished_search(outputs, tmp_path):
+    """One line and exit 2, before any folder exists, while a stage-1 run has no metrics."""
+    copy = tmp_path / "outputs" / "sweeps" / "gate_ablation"
+    shutil.copytree(outputs / "sweeps" / "gate_ablation", copy)
+    (next(copy.glob("*/metrics.json"))).unlink()
+    args = ["-m", "experiments.train", "experiment=gate_ablation_confirm", *TINY]
+    args += [*MINIATURES["gate_ablation_confirm"], f"hydra.sweep.dir={tmp_path / 'stage2'}"]
+    proc = run_cli(args, cwd=tmp_path)
+    assert proc.returncode == 2 and not (tmp_path / "stage2").exists()
+    [line] = proc.stderr.strip().splitlines()
+    assert (
+        line.startswith("error: ") and "trainer.learning_rate: outputs/sweeps/gate_ablation" in line
+    )
+    assert "1 of its 4 runs have not finished" in line
+    assert "experiment=gate_ablation hydra.sweep.dir=outputs/sweeps/gate_ablation" in line
+
+
+def test_stage_two_has_stage_one_task_sizes_and_budget():
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        one, two = (
+            compose("train", [f"experiment={name}"], return_hydra_config=False)
+            for name in ("gate_ablation", "gate_ablation_confirm")
+        )
+    for key in ("data", "logger", "export", "threads"):
+        assert one[key] == two[key], key
+    a, b = (OmegaConf.to_container(c.trainer) for c in (one, two))
+    a.pop("learning_rate"), b.pop("learning_rate")
+    assert a == b
 
 
 def test_every_claim_is_judged_where_its_models_ran(document):
