@@ -370,17 +370,28 @@ RULES = [
 
 CHANGES_TITLE = "## Verdicts that changed"
 _HEADLINE_ROW = re.compile(r"^\| \[(\w+)\]\([^)]*\) \| (.+?) \| \*\*(.+?)\*\*([^|]*)\|(.*)$")
+_CHANGED_ROW = re.compile(r"^\| (\w+) \| (.+?) \| \*\*(.+?)\*\* \| \*\*(.+?)\*\*")  # before, now
 
 
 def previous_verdicts(text: str) -> dict[tuple[str, str], tuple[str, bool, bool]]:
     """`(preset, claim)` → `(verdict, provisional, fixed_column)` from the verdict table of an
-    earlier document (`fixed_column`: it had the "criterion fixed" column of the current rules)."""
+    earlier document (`fixed_column`: it had the "criterion fixed" column of the current rules).
+
+    A claim *not run* there whose changed-verdicts table still lists the verdict it had before
+    (a document written while its preset waited to run under new rules) keeps that verdict, as
+    one judged by the earlier rules: what the reader last saw judged is what "before" shows.
+    """
+    headline, _, changed = text.partition(CHANGES_TITLE)
     found = {}
-    for line in text.split(CHANGES_TITLE)[0].splitlines():
+    for line in headline.splitlines():
         match = _HEADLINE_ROW.match(line)
         if match:
             preset, claim, verdict, after, rest = match.groups()
             found[(preset, claim)] = (verdict, "provisional" in after, rest.strip() != "")
+    for line in changed.split("\n#")[0].splitlines():
+        match = _CHANGED_ROW.match(line)
+        if match and found.get(match.group(1, 2), ("",))[0] == NOT_RUN == match.group(4):
+            found[match.group(1, 2)] = (match.group(3), False, False)
     return found
 
 

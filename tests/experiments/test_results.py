@@ -443,3 +443,30 @@ def test_the_document_says_which_verdicts_changed_from_what_and_why(tmp_path):
     again = render(results, tmp_path / "docs", text)  # nothing changed since: the list stays
     assert again.split("## Verdicts that changed")[1].split("\n#")[0] == section
     assert "## Verdicts that changed" not in render(results, tmp_path / "docs")
+
+
+def test_a_claim_not_run_in_between_is_compared_with_its_last_judged_verdict(tmp_path):
+    """A document written while a preset waited to run under new rules shows *not run* and
+    lists the verdict before; the next one compares with that verdict, not with *not run*."""
+    _fabricated_context_switch(tmp_path / "outputs", started=2000.0)
+    results = build(tmp_path / "outputs", tmp_path / "docs" / "RESULTS.md")
+    (cs,) = [r for r in results if r.preset.name == "context_switch_seeds"]
+    gru = "The GRU reaches the LSTM's accuracy with fewer parameters"
+    now = {v.claim.text: v.verdict for v in cs.verdicts}[gru]
+    assert now != "not run"
+    waiting = "\n".join(
+        [
+            "| preset | claim | verdict | criterion fixed |",
+            "| --- | --- | --- | --- |",
+            f"| [context_switch_seeds](#context_switch_seeds) | {gru} | **not run** | before |",
+            "",
+            "## Verdicts that changed",
+            "",
+            "| preset | claim | before | now | why |",
+            "| --- | --- | --- | --- | --- |",
+            f"| context_switch_seeds | {gru} | **partly** | **not run** | not run yet |",
+        ]
+    )
+    section = render(results, tmp_path / "docs", waiting).split("## Verdicts that changed")[1]
+    row = f"| context_switch_seeds | {gru} | **partly** | **{now}** | first judged by the current"
+    assert row in section
