@@ -80,9 +80,10 @@ def _variant(run_dir: Path) -> str | None:
     return None
 
 
-def budget(run_dir: Path) -> str:
+def budget(run_dir: Path, searched_rates: str | None = None) -> str:
     """`4,000 training sequences, up to 20 epochs = 1,260 updates (early stopping, patience 8),
-    64 units, batch 64, Adam at 0.003`."""
+    64 units, batch 64, Adam at 0.003`; with `searched_rates` (the sweep's own values, e.g.
+    `7.5e-4,1.5e-3`), the rate is those, not this run's one."""
     try:
         config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
         data, trainer, model = config["data"], config["trainer"], config["model"]
@@ -99,7 +100,7 @@ def budget(run_dir: Path) -> str:
     )
     return (
         f"{sequences}, up to {epochs} epochs{updates}{stopping}, {model['units']} units, "
-        f"batch {batch}, Adam at {_rate(trainer['learning_rate'])}"
+        f"batch {batch}, Adam at {_rate(searched_rates or trainer['learning_rate'])}"
     )
 
 
@@ -107,7 +108,10 @@ def _rate(value: object) -> str:
     """A learning rate as a budget states it; one a finished search chooses
     (`${gatelab.tuned:<sweep>,...}`, stage 2 of a two-stage design) in words."""
     tuned = re.fullmatch(r"\$\{gatelab\.tuned:([^,]+),.*\}", str(value))
-    return f"each model's best rate in {tuned.group(1)}" if tuned else str(value)
+    if tuned:
+        return f"each model's best rate in {tuned.group(1)}"
+    rates = str(value).split(",")
+    return f"{', '.join(rates)} (searched)" if len(rates) > 1 else str(value)
 
 
 def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
@@ -130,7 +134,7 @@ def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
     rate = OmegaConf.to_container(trainer)[
         "learning_rate"
     ]  # unresolved: `gatelab.tuned` reads sweeps
-    rates = _rate(swept.get("trainer.learning_rate", rate)).replace(",", ", ")
+    rates = _rate(swept.get("trainer.learning_rate", rate))
     n_train = data.get("n_train")
     per_epoch = math.ceil(n_train / trainer.batch_size) if n_train else None
     seen = (
@@ -199,16 +203,30 @@ def stale(sweep_dir: Path, run: str) -> str | None:
     try:
         launch = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
         config = yaml.safe_load((sweep_dir / run / ".hydra" / "config.yaml").read_text())
-        swept = set((launch["hydra"].get("sweeper") or {}).get("params") or {})
-        swept |= {o.split("=", 1)[0] for o in launch["hydra"]["overrides"]["task"] if "," in o}
+        launch["hydra"]["overrides"]["task"]  # a launch Hydra wrote
+        keys = tuple(k for k in BUDGET_KEYS if k not in _swept(sweep_dir))
+        now, then = _budget_of(launch, keys), _budget_of(config, keys)
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return None
-    keys = tuple(k for k in BUDGET_KEYS if k not in swept)
-    now, then = _budget_of(launch, keys), _budget_of(config, keys)
     changed = [f"{k} {then[k]} (now {now[k]})" for k in keys if then[k] != now[k]]
     if not changed:
         return None
     return "trained with another budget than the sweep's latest launch: " + ", ".join(changed)
+
+
+def _swept(sweep_dir: Path) -> dict[str, str]:
+    """The keys the sweep's latest launch (`multirun.yaml`) sweeps, with their values as written
+    (`"7.5e-4,1.5e-3"`): the preset's sweeper params, then command-line lists."""
+    try:
+        launch = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())["hydra"]
+        swept = {k: str(v) for k, v in ((launch.get("sweeper") or {}).get("params") or {}).items()}
+        for override in launch["overrides"]["task"]:
+            key, _, value = override.partition("=")
+            if "," in value:
+                swept[key] = value
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return {}
+    return swept
 
 
 def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
@@ -239,5 +257,7 @@ def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
         runs=runs,
         first_start=min(starts, default=0.0),
         last_finish=max(finishes, default=0.0),
-        budget=budget(sweep_dir / ok["run"].iloc[0]) if not ok.empty else "no ok run",
+        budget=budget(sweep_dir / ok["run"].iloc[0], _swept(sweep_dir).get("trainer.learning_rate"))
+        if not ok.empty
+        else "no ok run",
     )

@@ -163,6 +163,18 @@ def test_stage_two_trains_each_model_at_its_best_stage_one_rate(outputs):
         assert used == [row.learning_rate]
 
 
+def test_budgets_name_the_searched_rates_and_the_tuned_ones(document):
+    """A run's budget line shows the rates its sweep searched, not that run's one, and stage 2's
+    shows where its rates come from."""
+    results, text, _ = document
+    budgets = {r.preset.name: r.sweep.budget for r in results}
+    assert budgets["gate_ablation"].endswith("Adam at 3e-3, 3e-2 (searched)")
+    assert budgets["gate_ablation_confirm"].endswith(
+        "Adam at each model's best rate in outputs/sweeps/gate_ablation"
+    )
+    assert budgets["repro_chung"].endswith("Adam at 0.003")
+
+
 def test_stage_two_refuses_an_unfinished_search(outputs, tmp_path):
     """One line and exit 2, before any folder exists, while a stage-1 run has no metrics."""
     copy = tmp_path / "outputs" / "sweeps" / "gate_ablation"
