@@ -45,11 +45,10 @@ sweep: $(STAMP) ## the README's sweep: RNN vs LSTM vs GRU on context_switch, the
 
 # docs/RESULTS.md's presets, the tutorial's own claims first, then the cheaper ones; each resumes
 # in its fixed folder, so a rerun only trains what is missing. Exit 1 (some runs failed,
-# recorded) goes on; bad input (2) or an interrupt stops. Expected on 2 idle cores: about 3 h 35 min
-# in all (estimated, not measured end to end: each preset's runs x epochs x the processor seconds
-# per epoch that experiments.bench.epoch_time measured at 1,000 sequences, scaled to the preset's,
-# plus 10% for validation and 13 s a run; the unchanged presets from their last sweeps' times;
-# the sum halved for two jobs at a time; read it as +-25%). The per-preset figures are in
+# recorded) goes on; bad input (2) or an interrupt stops. Expected on 2 idle cores: about 3 h 45 min
+# in all, the sum of each preset's time on 2026-12-07 (two jobs at a time; docs/notes.md has the
+# figures), not one run end to end: where the test suite ran beside a preset, its runs'
+# processor seconds halved instead of its wall time. The per-preset figures are in
 # conf/experiment/*.yaml.
 RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_digits repro_text \
 	repro_adding repro_copy gate_ablation gate_ablation_confirm gate_patching repro_chung
@@ -59,7 +58,7 @@ RESULTS_PRESETS := context_switch_seeds repro_keras repro_temporal_order repro_d
 # machine load and never judged. The claims compare the GRU with the LSTM.
 TIMED_PRESETS := context_switch_seeds repro_adding
 
-results: $(STAMP) ## every reproduction preset (about 3.6 h on 2 idle cores; resumes), then docs/RESULTS.md
+results: $(STAMP) ## every reproduction preset (about 3 h 45 min on 2 idle cores; resumes), then docs/RESULTS.md
 	@for p in $(RESULTS_PRESETS); do \
 		$(PY) -m experiments.train experiment=$$p hydra.sweep.dir=outputs/sweeps/$$p; \
 		rc=$$?; [ $$rc -le 1 ] || exit $$rc; \
