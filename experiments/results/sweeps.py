@@ -131,10 +131,9 @@ def configured_budget(preset: str, conf: Path = CONF) -> Budget | None:
     data, trainer = cfg.data, cfg.trainer
     swept = OmegaConf.to_container(cfg.hydra.sweeper.params or {})
     units = str(swept.get("model.units", cfg.model.units)).replace(",", ", ")
-    rate = OmegaConf.to_container(trainer)[
-        "learning_rate"
-    ]  # unresolved: `gatelab.tuned` reads sweeps
-    rates = _rate(swept.get("trainer.learning_rate", rate))
+    # unresolved: `gatelab.tuned` reads a finished search, which need not exist here
+    unresolved = OmegaConf.to_container(trainer)["learning_rate"]
+    rates = _rate(swept.get("trainer.learning_rate", unresolved))
     n_train = data.get("n_train")
     per_epoch = math.ceil(n_train / trainer.batch_size) if n_train else None
     seen = (
@@ -203,8 +202,7 @@ def stale(sweep_dir: Path, run: str) -> str | None:
     try:
         launch = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
         config = yaml.safe_load((sweep_dir / run / ".hydra" / "config.yaml").read_text())
-        launch["hydra"]["overrides"]["task"]  # a launch Hydra wrote
-        keys = tuple(k for k in BUDGET_KEYS if k not in _swept(sweep_dir))
+        keys = tuple(k for k in BUDGET_KEYS if k not in _swept(launch["hydra"]))
         now, then = _budget_of(launch, keys), _budget_of(config, keys)
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return None
@@ -214,19 +212,29 @@ def stale(sweep_dir: Path, run: str) -> str | None:
     return "trained with another budget than the sweep's latest launch: " + ", ".join(changed)
 
 
-def _swept(sweep_dir: Path) -> dict[str, str]:
-    """The keys the sweep's latest launch (`multirun.yaml`) sweeps, with their values as written
-    (`"7.5e-4,1.5e-3"`): the preset's sweeper params, then command-line lists."""
+def _swept(launch: dict) -> dict[str, str]:
+    """The keys a launch's `hydra` node (from its `multirun.yaml`) sweeps, with their values as
+    written (`"7.5e-4,1.5e-3"`): the preset's sweeper params, then command-line lists.
+
+    Raises:
+        KeyError, TypeError, AttributeError: not a launch Hydra wrote.
+    """
+    params = (launch.get("sweeper") or {}).get("params") or {}
+    swept = {key: str(value) for key, value in params.items()}
+    for override in launch["overrides"]["task"]:
+        key, _, value = override.partition("=")
+        if "," in value:
+            swept[key] = value
+    return swept
+
+
+def _searched_rates(sweep_dir: Path) -> str | None:
+    """The learning rates the sweep's latest launch searches (`"3e-3,3e-2"`), or None."""
     try:
         launch = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())["hydra"]
-        swept = {k: str(v) for k, v in ((launch.get("sweeper") or {}).get("params") or {}).items()}
-        for override in launch["overrides"]["task"]:
-            key, _, value = override.partition("=")
-            if "," in value:
-                swept[key] = value
+        return _swept(launch).get("trainer.learning_rate")
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
-        return {}
-    return swept
+        return None
 
 
 def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
@@ -257,7 +265,7 @@ def load_sweep(preset: str, sweep_dir: Path) -> Sweep:
         runs=runs,
         first_start=min(starts, default=0.0),
         last_finish=max(finishes, default=0.0),
-        budget=budget(sweep_dir / ok["run"].iloc[0], _swept(sweep_dir).get("trainer.learning_rate"))
+        budget=budget(sweep_dir / ok["run"].iloc[0], _searched_rates(sweep_dir))
         if not ok.empty
         else "no ok run",
     )

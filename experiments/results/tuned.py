@@ -43,12 +43,12 @@ def tuned(sweep: str, model: str) -> float:
     """
     path = Path(sweep)
     where = f"{sweep} (the search this rate comes from)"
-    if not path.is_dir() or preset_of(path) is None:
+    preset = preset_of(path) if path.is_dir() else None
+    if preset is None:
         raise TunedError(
             f"{where}: no such sweep; the search runs first (`make results` runs it before the "
             "preset that takes its rates)"
         )
-    preset = preset_of(path)
     loaded = load_sweep(preset, path)
     if loaded.incomplete:
         raise TunedError(
